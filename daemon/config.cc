@@ -1,0 +1,336 @@
+#include "daemon/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <cctype>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+namespace klaxon {
+
+const char* default_config_yaml() {
+  return R"(# klaxond embedded default configuration (print it with --print-default-config).
+data_dir: data
+http:
+  listen: 127.0.0.1:9780
+sources:
+  syslog_tcp:
+    type: syslog_tcp
+    listen: 0.0.0.0:5514
+    max_message_size: 64KiB
+    max_connections: 1024
+    idle_timeout: 5m
+    delimiter: lf
+  syslog_udp:
+    type: syslog_udp
+    listen: 0.0.0.0:5514
+    max_message_size: 64KiB
+parse:
+  workers: 1
+  timezone: "+00:00"
+  json_body: true
+  compliant_msg: true
+pipeline:
+  queue_capacity: 64
+  block_max_alerts: 4096
+  zstd_level: 1
+storage:
+  sync: commit
+log:
+  level: info
+  format: logfmt
+)";
+}
+
+namespace {
+
+// Errors carry "file: key.path: what was expected".
+struct Ctx {
+  const std::string& file;
+  Error err(const std::string& key, const std::string& what) const {
+    return make_error(ErrorCode::kInvalidArgument, file + ": " + key + ": " + what);
+  }
+};
+
+std::string scalar_text(const YAML::Node& n) { return n.IsScalar() ? n.Scalar() : std::string("<") + (n.IsMap() ? "map" : n.IsSequence() ? "list" : "null") + ">"; }
+
+Status check_keys(const Ctx& c, const YAML::Node& map, const std::string& path,
+                  const std::set<std::string>& allowed) {
+  if (!map.IsMap()) return c.err(path, "expected a map");
+  for (const auto& kv : map) {
+    const std::string key = kv.first.as<std::string>();
+    if (!allowed.count(key)) {
+      std::string list;
+      for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+      return c.err(path.empty() ? key : path + "." + key, "unknown key (expected one of: " + list + ")");
+    }
+  }
+  return ok_status();
+}
+
+Result<uint64_t> get_uint(const Ctx& c, const YAML::Node& n, const std::string& key, uint64_t lo,
+                          uint64_t hi) {
+  const std::string s = scalar_text(n);
+  if (!n.IsScalar() || s.empty() || s.size() > 18 || s.find_first_not_of("0123456789") != std::string::npos) {
+    return c.err(key, "expected a whole number from " + std::to_string(lo) + " to " + std::to_string(hi) +
+                          ", got \"" + s + "\"");
+  }
+  const uint64_t v = std::stoull(s);
+  if (v < lo || v > hi) {
+    return c.err(key, "expected a whole number from " + std::to_string(lo) + " to " + std::to_string(hi) +
+                          ", got " + s);
+  }
+  return v;
+}
+
+Result<uint64_t> get_size(const Ctx& c, const YAML::Node& n, const std::string& key, uint64_t lo,
+                          uint64_t hi) {
+  const std::string s = scalar_text(n);
+  size_t i = 0;
+  while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) ++i;
+  const std::string unit = s.substr(i);
+  uint64_t mult = 0;
+  if (unit.empty() || unit == "B") mult = 1;
+  else if (unit == "KiB") mult = 1024;
+  else if (unit == "MiB") mult = 1024 * 1024;
+  else if (unit == "GiB") mult = 1024ull * 1024 * 1024;
+  if (!n.IsScalar() || i == 0 || i > 12 || mult == 0) {
+    return c.err(key, "expected a size such as 65536, 64KiB or 1MiB, got \"" + s + "\"");
+  }
+  const uint64_t v = std::stoull(s.substr(0, i)) * mult;
+  if (v < lo || v > hi) {
+    return c.err(key, "expected a size from " + std::to_string(lo) + " to " + std::to_string(hi) +
+                          " bytes, got " + s);
+  }
+  return v;
+}
+
+Result<std::chrono::milliseconds> get_duration(const Ctx& c, const YAML::Node& n, const std::string& key) {
+  const std::string s = scalar_text(n);
+  size_t i = 0;
+  while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) ++i;
+  const std::string unit = s.substr(i);
+  int64_t mult = 0;
+  if (unit.empty() || unit == "s") mult = 1000;
+  else if (unit == "ms") mult = 1;
+  else if (unit == "m") mult = 60'000;
+  else if (unit == "h") mult = 3'600'000;
+  if (!n.IsScalar() || i == 0 || i > 9 || mult == 0) {
+    return c.err(key, "expected a duration such as 250ms, 30s, 5m or 1h, got \"" + s + "\"");
+  }
+  const int64_t v = std::stoll(s.substr(0, i)) * mult;
+  if (v <= 0) return c.err(key, "expected a duration above zero, got " + s);
+  return std::chrono::milliseconds(v);
+}
+
+Result<bool> get_bool(const Ctx& c, const YAML::Node& n, const std::string& key) {
+  const std::string s = scalar_text(n);
+  if (s == "true" || s == "yes" || s == "on") return true;
+  if (s == "false" || s == "no" || s == "off") return false;
+  return c.err(key, "expected true or false, got \"" + s + "\"");
+}
+
+Result<std::string> get_listen(const Ctx& c, const YAML::Node& n, const std::string& key) {
+  const std::string s = scalar_text(n);
+  auto ep = parse_endpoint(s);
+  if (!ep) return c.err(key, ep.error().message);
+  return s;
+}
+
+// "+00:00", "-05:00", "UTC" -> seconds east of UTC.
+Result<int32_t> get_offset(const Ctx& c, const YAML::Node& n, const std::string& key) {
+  const std::string s = scalar_text(n);
+  if (s == "UTC" || s == "Z") return 0;
+  if (s.size() == 6 && (s[0] == '+' || s[0] == '-') && s[3] == ':' && std::isdigit(s[1]) &&
+      std::isdigit(s[2]) && std::isdigit(s[4]) && std::isdigit(s[5])) {
+    const int h = (s[1] - '0') * 10 + (s[2] - '0');
+    const int m = (s[4] - '0') * 10 + (s[5] - '0');
+    if (h <= 14 && m < 60) return (s[0] == '-' ? -1 : 1) * (h * 3600 + m * 60);
+  }
+  return c.err(key, "expected a UTC offset such as +00:00 or -05:00 (or UTC), got \"" + s + "\"");
+}
+
+#define CFG_TRY_ASSIGN(lhs, expr) \
+  do {                            \
+    auto r_ = (expr);             \
+    if (!r_) return r_.error();   \
+    lhs = *r_;                    \
+  } while (0)
+
+Status parse_source(const Ctx& c, const std::string& name, const YAML::Node& n, Config& cfg) {
+  const std::string path = "sources." + name;
+  if (!n.IsMap()) return c.err(path, "expected a map with a type");
+  if (!n["type"]) return c.err(path + ".type", "missing (expected syslog_tcp or syslog_udp)");
+  const std::string type = scalar_text(n["type"]);
+  std::string listen;
+  if (type == "syslog_tcp") {
+    KLAXON_TRY(check_keys(c, n, path, {"type", "listen", "max_message_size", "max_connections",
+                                       "idle_timeout", "delimiter", "read_buffer"}));
+    SyslogTcpOptions o;
+    o.name = name;
+    listen = "0.0.0.0:5514";
+    if (n["listen"]) CFG_TRY_ASSIGN(listen, get_listen(c, n["listen"], path + ".listen"));
+    if (n["max_message_size"])
+      CFG_TRY_ASSIGN(o.framer.max_message_size,
+                     get_size(c, n["max_message_size"], path + ".max_message_size", 480, 64 << 20));
+    if (n["max_connections"])
+      CFG_TRY_ASSIGN(o.max_connections, get_uint(c, n["max_connections"], path + ".max_connections", 1, 1'000'000));
+    if (n["idle_timeout"]) CFG_TRY_ASSIGN(o.idle_timeout, get_duration(c, n["idle_timeout"], path + ".idle_timeout"));
+    if (n["read_buffer"])
+      CFG_TRY_ASSIGN(o.read_buffer, get_size(c, n["read_buffer"], path + ".read_buffer", 4096, 64 << 20));
+    if (n["delimiter"]) {
+      const std::string d = scalar_text(n["delimiter"]);
+      if (d == "lf") o.framer.delimiter = FrameDelimiter::kLf;
+      else if (d == "nul") o.framer.delimiter = FrameDelimiter::kNul;
+      else if (d == "lf_or_nul") o.framer.delimiter = FrameDelimiter::kLfOrNul;
+      else return c.err(path + ".delimiter", "expected lf, nul or lf_or_nul, got \"" + d + "\"");
+    }
+    auto ep = parse_endpoint(listen);
+    o.address = ep->address().to_string();
+    o.port = ep->port();
+    cfg.tcp.push_back(o);
+  } else if (type == "syslog_udp") {
+    KLAXON_TRY(check_keys(c, n, path, {"type", "listen", "max_message_size", "receive_buffer"}));
+    SyslogUdpOptions o;
+    o.name = name;
+    listen = "0.0.0.0:5514";
+    if (n["listen"]) CFG_TRY_ASSIGN(listen, get_listen(c, n["listen"], path + ".listen"));
+    if (n["max_message_size"])
+      CFG_TRY_ASSIGN(o.max_message_size,
+                     get_size(c, n["max_message_size"], path + ".max_message_size", 480, 65536));
+    if (n["receive_buffer"]) {
+      uint64_t v = 0;
+      CFG_TRY_ASSIGN(v, get_size(c, n["receive_buffer"], path + ".receive_buffer", 4096, 1 << 30));
+      o.receive_buffer_bytes = static_cast<int>(v);
+    }
+    auto ep = parse_endpoint(listen);
+    o.address = ep->address().to_string();
+    o.port = ep->port();
+    cfg.udp.push_back(o);
+  } else {
+    return c.err(path + ".type", "expected syslog_tcp or syslog_udp, got \"" + type + "\"");
+  }
+  return ok_status();
+}
+
+}  // namespace
+
+Result<Config> parse_config(const std::string& text, const std::string& name) {
+  const Ctx c{name};
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      name + ":" + std::to_string(e.mark.line + 1) + ":" +
+                          std::to_string(e.mark.column + 1) + ": invalid YAML: " + e.msg);
+  }
+  Config cfg;
+  cfg.source_name = name;
+  if (root.IsNull()) return c.err("(top level)", "the file is empty; expected a map");
+  KLAXON_TRY(check_keys(c, root, "", {"data_dir", "http", "sources", "parse", "pipeline", "storage", "log"}));
+  if (root["data_dir"]) {
+    cfg.data_dir = scalar_text(root["data_dir"]);
+    if (!root["data_dir"].IsScalar() || cfg.data_dir.empty()) return c.err("data_dir", "expected a directory path");
+  }
+  if (const auto http = root["http"]) {
+    KLAXON_TRY(check_keys(c, http, "http", {"listen"}));
+    if (http["listen"]) CFG_TRY_ASSIGN(cfg.http_listen, get_listen(c, http["listen"], "http.listen"));
+  }
+  if (const auto sources = root["sources"]) {
+    if (!sources.IsMap()) return c.err("sources", "expected a map of named sources");
+    for (const auto& kv : sources) {
+      KLAXON_TRY(parse_source(c, kv.first.as<std::string>(), kv.second, cfg));
+    }
+  }
+  if (const auto p = root["parse"]) {
+    KLAXON_TRY(check_keys(c, p, "parse", {"workers", "timezone", "json_body", "compliant_msg"}));
+    if (p["workers"]) {
+      uint64_t w = 0;
+      CFG_TRY_ASSIGN(w, get_uint(c, p["workers"], "parse.workers", 1, 64));
+      cfg.parse.workers = static_cast<int>(w);
+    }
+    if (p["timezone"]) CFG_TRY_ASSIGN(cfg.parse.parse.default_utc_offset_s, get_offset(c, p["timezone"], "parse.timezone"));
+    if (p["json_body"]) CFG_TRY_ASSIGN(cfg.parse.parse.parse_json_body, get_bool(c, p["json_body"], "parse.json_body"));
+    if (p["compliant_msg"])
+      CFG_TRY_ASSIGN(cfg.parse.parse.compliant_msg, get_bool(c, p["compliant_msg"], "parse.compliant_msg"));
+  }
+  if (const auto p = root["pipeline"]) {
+    KLAXON_TRY(check_keys(c, p, "pipeline", {"queue_capacity", "block_max_alerts", "zstd_level"}));
+    if (p["queue_capacity"]) CFG_TRY_ASSIGN(cfg.queue_capacity, get_uint(c, p["queue_capacity"], "pipeline.queue_capacity", 2, 65536));
+    if (p["block_max_alerts"]) {
+      uint64_t v = 0;
+      CFG_TRY_ASSIGN(v, get_uint(c, p["block_max_alerts"], "pipeline.block_max_alerts", 1, 1'000'000));
+      cfg.parse.block_max_alerts = static_cast<uint32_t>(v);
+    }
+    if (p["zstd_level"]) {
+      uint64_t v = 0;
+      CFG_TRY_ASSIGN(v, get_uint(c, p["zstd_level"], "pipeline.zstd_level", 1, 19));
+      cfg.parse.zstd_level = static_cast<int>(v);
+    }
+  }
+  if (const auto s = root["storage"]) {
+    KLAXON_TRY(check_keys(c, s, "storage", {"sync"}));
+    if (s["sync"]) {
+      const std::string v = scalar_text(s["sync"]);
+      if (v == "commit") cfg.sync = true;
+      else if (v == "none") cfg.sync = false;
+      else return c.err("storage.sync", "expected commit (fsync every group commit) or none, got \"" + v + "\"");
+    }
+  }
+  if (const auto l = root["log"]) {
+    KLAXON_TRY(check_keys(c, l, "log", {"level", "format"}));
+    if (l["level"] && !parse_log_level(scalar_text(l["level"]), &cfg.log_level)) {
+      return c.err("log.level", "expected debug, info, warn or error, got \"" + scalar_text(l["level"]) + "\"");
+    }
+    if (l["format"]) {
+      const std::string f = scalar_text(l["format"]);
+      if (f == "json") cfg.log_json = true;
+      else if (f == "logfmt") cfg.log_json = false;
+      else return c.err("log.format", "expected logfmt or json, got \"" + f + "\"");
+    }
+  }
+  // Two listeners of one transport on one address:port cannot both bind.
+  std::set<std::pair<std::string, uint16_t>> seen_tcp, seen_udp;
+  for (const auto& t : cfg.tcp) {
+    if (!seen_tcp.insert({t.address, t.port}).second)
+      return c.err("sources." + t.name + ".listen", "another TCP source already listens on this address");
+  }
+  for (const auto& u : cfg.udp) {
+    if (!seen_udp.insert({u.address, u.port}).second)
+      return c.err("sources." + u.name + ".listen", "another UDP source already listens on this address");
+  }
+  return cfg;
+}
+
+Result<Config> load_config_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return make_error(ErrorCode::kIo, path + ": cannot read the configuration file");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return parse_config(ss.str(), path);
+}
+
+std::vector<std::string> restart_required_changes(const Config& a, const Config& b) {
+  std::vector<std::string> out;
+  if (a.data_dir != b.data_dir) out.push_back("data_dir");
+  if (a.http_listen != b.http_listen) out.push_back("http.listen");
+  if (a.parse.workers != b.parse.workers) out.push_back("parse.workers");
+  if (a.queue_capacity != b.queue_capacity) out.push_back("pipeline.queue_capacity");
+  if (a.sync != b.sync) out.push_back("storage.sync");
+  auto tcp_key = [](const Config& c) {
+    std::string k;
+    for (const auto& t : c.tcp) k += t.name + "@" + t.address + ":" + std::to_string(t.port) + ";";
+    return k;
+  };
+  auto udp_key = [](const Config& c) {
+    std::string k;
+    for (const auto& u : c.udp) k += u.name + "@" + u.address + ":" + std::to_string(u.port) + ";";
+    return k;
+  };
+  if (tcp_key(a) != tcp_key(b) || udp_key(a) != udp_key(b)) out.push_back("sources (names or listen addresses)");
+  return out;
+}
+
+}  // namespace klaxon

@@ -1,0 +1,44 @@
+// Config: klaxond's configuration, read from YAML (the embedded default when no file).
+//
+// Loading validates everything up front and fails with a message that names the file, the
+// key and what was expected (unknown keys are errors: a typo must not silently become a
+// default). Durations take "250ms", "30s", "5m", "1h" or plain seconds; sizes take "64KiB",
+// "1MiB" or plain bytes. The full reference is deploy/klaxon.example.yaml.
+// Immutable once loaded; reload builds a new one and swaps it in.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "pipeline/core/log.h"
+#include "pipeline/core/result.h"
+#include "pipeline/sources/syslog_tcp.h"
+#include "pipeline/sources/syslog_udp.h"
+#include "pipeline/stages/parse.h"
+
+namespace klaxon {
+
+struct Config {
+  std::string source_name = "<embedded default>";  // the file it came from, for messages
+  std::string data_dir = "data";
+  std::string http_listen = "127.0.0.1:9780";
+  std::vector<SyslogTcpOptions> tcp;
+  std::vector<SyslogUdpOptions> udp;
+  ParseStageOptions parse;
+  size_t queue_capacity = 64;  // batches, per queue
+  bool sync = true;            // fsync every group commit
+  LogLevel log_level = LogLevel::kInfo;
+  bool log_json = false;
+};
+
+// The embedded default configuration (YAML text).
+const char* default_config_yaml();
+
+Result<Config> load_config_file(const std::string& path);
+// `name` is what messages call the text (a file name).
+Result<Config> parse_config(const std::string& yaml_text, const std::string& name);
+
+// Keys whose change needs a restart; returns their names when old and new differ.
+std::vector<std::string> restart_required_changes(const Config& old_config, const Config& new_config);
+
+}  // namespace klaxon

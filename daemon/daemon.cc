@@ -1,0 +1,200 @@
+#include "daemon/daemon.h"
+
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+#include <systemd/sd-daemon.h>
+
+#include <atomic>
+#include <filesystem>
+
+#include "daemon/http_server.h"
+#include "pipeline/core/clock.h"
+#include "pipeline/core/log.h"
+#include "pipeline/core/metrics.h"
+#include "pipeline/sources/syslog_tcp.h"
+#include "pipeline/sources/syslog_udp.h"
+#include "pipeline/stages/parse.h"
+#include "storage/store.h"
+#include "storage/writer.h"
+
+#ifndef KLAXON_VERSION
+#define KLAXON_VERSION "0.0.0"
+#endif
+
+namespace klaxon {
+
+namespace asio = boost::asio;
+
+int run_daemon(Config config, const std::string& config_path) {
+  log_configure(config.log_level, config.log_json);
+  std::error_code fs_ec;
+  std::filesystem::create_directories(config.data_dir, fs_ec);
+  if (fs_ec) {
+    log_event(LogLevel::kError, "daemon", "cannot create data directory",
+              {{"data_dir", config.data_dir}, {"error", fs_ec.message()}});
+    return 1;
+  }
+  StoreOptions so;
+  so.sync = config.sync;
+  auto store_r = Store::open(config.data_dir + "/db", so);
+  if (!store_r) {
+    log_event(LogLevel::kError, "storage", "cannot open the store", {{"error", store_r.error().to_string()}});
+    return 1;
+  }
+  std::unique_ptr<Store> store = std::move(*store_r);
+  log_event(LogLevel::kInfo, "storage", "opened",
+            {{"path", config.data_dir + "/db"}, {"next_sequence", std::to_string(store->next_sequence())},
+             {"sync", config.sync ? "commit" : "none"}});
+
+  auto registry = std::make_shared<prometheus::Registry>();
+  PipelineMetrics metrics(*registry);
+  auto& build_info = prometheus::BuildGauge()
+                         .Name("klaxon_build_info")
+                         .Help("klaxond version")
+                         .Register(*registry)
+                         .Add({{"version", KLAXON_VERSION}});
+  build_info.Set(1);
+  auto& reload_ok_family = prometheus::BuildGauge()
+                               .Name("klaxon_config_last_reload_successful")
+                               .Help("1 when the last configuration (re)load succeeded")
+                               .Register(*registry);
+  auto& reload_ok = reload_ok_family.Add({});
+  auto& reload_ts = prometheus::BuildGauge()
+                        .Name("klaxon_config_last_reload_success_timestamp_seconds")
+                        .Help("When the configuration was last loaded successfully")
+                        .Register(*registry)
+                        .Add({});
+  reload_ok.Set(1);
+  reload_ts.Set(static_cast<double>(wall_ns()) * 1e-9);
+
+  BoundedQueue<RawBatch> parse_queue(config.queue_capacity);
+  BoundedQueue<EncodedBlock> persist_queue(config.queue_capacity);
+  metrics.parse_queue_capacity->Set(static_cast<double>(parse_queue.capacity()));
+  metrics.persist_queue_capacity->Set(static_cast<double>(persist_queue.capacity()));
+
+  GroupCommitWriter writer(*store, persist_queue, metrics);
+  ParseStage parse(config.parse, parse_queue, persist_queue, metrics);
+  writer.start();
+  parse.start();
+
+  asio::io_context io(1);
+  std::vector<std::unique_ptr<SyslogTcpSource>> tcp;
+  std::vector<std::unique_ptr<SyslogUdpSource>> udp;
+  HttpServer http(io, config.http_listen);
+  std::atomic<bool> draining{false};
+
+  auto fail_start = [&](const Error& e) {
+    log_event(LogLevel::kError, "daemon", "start-up failed", {{"error", e.message}});
+    parse.drain_and_stop();
+    writer.drain_and_stop();
+    return 1;
+  };
+  for (const auto& o : config.tcp) {
+    tcp.push_back(std::make_unique<SyslogTcpSource>(io, o, parse_queue, metrics));
+    if (auto s = tcp.back()->start(); !s) return fail_start(s.error());
+  }
+  for (const auto& o : config.udp) {
+    udp.push_back(std::make_unique<SyslogUdpSource>(io, o, parse_queue, metrics));
+    if (auto s = udp.back()->start(); !s) return fail_start(s.error());
+  }
+
+  http.route("/metrics", [registry] {
+    prometheus::TextSerializer serializer;
+    HttpResponse r;
+    r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    r.body = serializer.Serialize(registry->Collect());
+    return r;
+  });
+  http.route("/healthz", [] { return HttpResponse{200, "text/plain; charset=utf-8", "ok\n"}; });
+  http.route("/readyz", [&draining] {
+    if (draining.load()) return HttpResponse{503, "text/plain; charset=utf-8", "draining\n"};
+    return HttpResponse{200, "text/plain; charset=utf-8", "ready\n"};
+  });
+  if (auto s = http.start(); !s) return fail_start(s.error());
+
+  // Queue depths are sampled, not updated per batch.
+  asio::steady_timer sampler(io);
+  std::function<void()> sample = [&] {
+    metrics.parse_queue_depth->Set(static_cast<double>(parse_queue.size()));
+    metrics.persist_queue_depth->Set(static_cast<double>(persist_queue.size()));
+    sampler.expires_after(std::chrono::milliseconds(500));
+    sampler.async_wait([&](boost::system::error_code ec) {
+      if (!ec) sample();
+    });
+  };
+  sample();
+
+  Config current = config;
+  auto reload = [&] {
+    if (config_path.empty()) {
+      log_event(LogLevel::kInfo, "daemon", "SIGHUP: running on the embedded default, nothing to reload");
+      return;
+    }
+    auto next = load_config_file(config_path);
+    if (!next) {
+      reload_ok.Set(0);
+      log_event(LogLevel::kError, "daemon", "reload failed, keeping the running configuration",
+                {{"error", next.error().message}});
+      return;
+    }
+    for (const auto& key : restart_required_changes(current, *next)) {
+      log_event(LogLevel::kWarn, "daemon", "changed setting needs a restart; keeping the running value",
+                {{"key", key}});
+    }
+    log_configure(next->log_level, next->log_json);
+    parse.update_parse_options(next->parse.parse);
+    for (size_t i = 0; i < tcp.size() && i < next->tcp.size(); ++i) tcp[i]->update_limits(next->tcp[i]);
+    for (size_t i = 0; i < udp.size() && i < next->udp.size(); ++i) udp[i]->update_limits(next->udp[i]);
+    current.log_level = next->log_level;
+    current.log_json = next->log_json;
+    current.parse.parse = next->parse.parse;
+    reload_ok.Set(1);
+    reload_ts.Set(static_cast<double>(wall_ns()) * 1e-9);
+    log_event(LogLevel::kInfo, "daemon", "configuration reloaded", {{"file", config_path}});
+  };
+
+  asio::signal_set signals(io, SIGTERM, SIGINT, SIGHUP);
+  asio::steady_timer drain_timer(io);
+  std::function<void()> wait_sessions;
+  std::function<void()> wait_signal = [&] {
+    signals.async_wait([&](boost::system::error_code ec, int sig) {
+      if (ec) return;
+      if (sig == SIGHUP) {
+        reload();
+        wait_signal();
+        return;
+      }
+      if (draining.exchange(true)) return;
+      log_event(LogLevel::kInfo, "daemon", "shutting down: draining", {{"signal", std::to_string(sig)}});
+      sd_notify(0, "STOPPING=1");
+      for (auto& s : tcp) s->stop();
+      for (auto& s : udp) s->stop();
+      http.stop();
+      wait_sessions();
+    });
+  };
+  // Connections hand their last complete frames over before the I/O thread stops.
+  wait_sessions = [&] {
+    size_t open = 0;
+    for (auto& s : tcp) open += s->connections();
+    if (open == 0) {
+      io.stop();
+      return;
+    }
+    drain_timer.expires_after(std::chrono::milliseconds(5));
+    drain_timer.async_wait([&](boost::system::error_code) { wait_sessions(); });
+  };
+  wait_signal();
+
+  sd_notify(0, "READY=1");
+  log_event(LogLevel::kInfo, "daemon", "ready", {{"version", KLAXON_VERSION}, {"config", config.source_name}});
+  io.run();
+
+  parse.drain_and_stop();
+  writer.drain_and_stop();
+  log_event(LogLevel::kInfo, "daemon", "stopped cleanly",
+            {{"next_sequence", std::to_string(store->next_sequence())}});
+  return 0;
+}
+
+}  // namespace klaxon

@@ -1,0 +1,141 @@
+#include "daemon/http_server.h"
+
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include <memory>
+#include <optional>
+
+#include "pipeline/core/log.h"
+#include "pipeline/sources/syslog_tcp.h"
+
+namespace klaxon {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using asio::ip::tcp;
+
+class HttpSession : public std::enable_shared_from_this<HttpSession> {
+ public:
+  HttpSession(HttpServer& server, tcp::socket socket) : server_(server), stream_(std::move(socket)) {}
+
+  void start() { read(); }
+
+ private:
+  void read() {
+    parser_.emplace();
+    parser_->header_limit(8 * 1024);
+    parser_->body_limit(1024 * 1024);
+    stream_.expires_after(std::chrono::seconds(30));
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = shared_from_this()](beast::error_code ec, size_t) { self->on_read(ec); });
+  }
+
+  void on_read(beast::error_code ec) {
+    if (ec) {
+      if (ec != http::error::end_of_stream && ec != beast::error::timeout &&
+          ec != asio::error::operation_aborted) {
+        // A malformed request gets a 400 and the connection closes.
+        respond_error(http::status::bad_request, ec.message());
+        return;
+      }
+      beast::error_code ignored;
+      stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+      return;
+    }
+    auto req = parser_->release();
+    std::string target(req.target());
+    const size_t q = target.find('?');
+    if (q != std::string::npos) target.resize(q);
+    auto res = std::make_shared<http::response<http::string_body>>();
+    res->version(req.version());
+    res->keep_alive(req.keep_alive());
+    res->set(http::field::server, "klaxond");
+    const auto it = server_.routes_.find(target);
+    if (it == server_.routes_.end()) {
+      res->result(http::status::not_found);
+      res->set(http::field::content_type, "text/plain; charset=utf-8");
+      res->body() = "not found\n";
+    } else if (req.method() != http::verb::get && req.method() != http::verb::head) {
+      res->result(http::status::method_not_allowed);
+      res->set(http::field::allow, "GET, HEAD");
+      res->body() = "method not allowed\n";
+    } else {
+      HttpResponse r = it->second();
+      res->result(static_cast<http::status>(r.status));
+      res->set(http::field::content_type, r.content_type);
+      if (req.method() != http::verb::head) res->body() = std::move(r.body);
+    }
+    res->prepare_payload();
+    http::async_write(stream_, *res, [self = shared_from_this(), res](beast::error_code wec, size_t) {
+      if (wec) return;
+      if (!res->keep_alive()) {
+        beast::error_code ignored;
+        self->stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+        return;
+      }
+      self->read();
+    });
+  }
+
+  void respond_error(http::status status, const std::string& why) {
+    auto res = std::make_shared<http::response<http::string_body>>(status, 11);
+    res->set(http::field::content_type, "text/plain; charset=utf-8");
+    res->keep_alive(false);
+    res->body() = why + "\n";
+    res->prepare_payload();
+    http::async_write(stream_, *res, [self = shared_from_this(), res](beast::error_code, size_t) {
+      beast::error_code ignored;
+      self->stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    });
+  }
+
+  HttpServer& server_;
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_{8192};
+  std::optional<http::request_parser<http::string_body>> parser_;
+};
+
+HttpServer::HttpServer(asio::io_context& io, std::string listen)
+    : io_(io), listen_(std::move(listen)), acceptor_(io) {}
+
+Status HttpServer::start() {
+  auto ep = parse_endpoint(listen_);
+  if (!ep) return make_error(ErrorCode::kInvalidArgument, "http.listen: " + ep.error().message);
+  boost::system::error_code ec;
+  acceptor_.open(ep->protocol(), ec);
+  if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor_.bind(*ep, ec);
+  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return make_error(ErrorCode::kIo, "cannot listen (http on " + listen_ + "): " + ec.message());
+  port_ = acceptor_.local_endpoint(ec).port();
+  log_event(LogLevel::kInfo, "http", "listening",
+            {{"address", acceptor_.local_endpoint(ec).address().to_string() + ":" + std::to_string(port_)}});
+  do_accept();
+  return ok_status();
+}
+
+void HttpServer::stop() {
+  stopping_ = true;
+  boost::system::error_code ec;
+  acceptor_.close(ec);
+}
+
+void HttpServer::do_accept() {
+  acceptor_.async_accept([this](boost::system::error_code ec, tcp::socket socket) {
+    if (ec) {
+      if (stopping_ || ec == asio::error::operation_aborted) return;
+      log_event(LogLevel::kWarn, "http", "accept failed", {{"error", ec.message()}});
+      auto t = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(50));
+      t->async_wait([this, t](boost::system::error_code) {
+        if (!stopping_) do_accept();
+      });
+      return;
+    }
+    std::make_shared<HttpSession>(*this, std::move(socket))->start();
+    do_accept();
+  });
+}
+
+}  // namespace klaxon

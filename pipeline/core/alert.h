@@ -1,0 +1,106 @@
+// Alert: klaxon's one normalized record, with ECS (Elastic Common Schema) field names.
+//
+// An Alert is a *view*: every string_view points either into the raw frame (owned by the
+// RawBatch the frame came in) or into the parser scratch of the worker that filled it (the
+// simdjson parser's string buffer). It lives for the duration of one parse + encode on one
+// worker thread and is never shared or stored; what is stored is its JSON encoding
+// (alert_json.h). That is what keeps the hot path free of per-message allocations.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string_view>
+
+namespace klaxon {
+
+// The five normalized levels every source is mapped to (crosswalk in pipeline/README.md).
+enum class Severity : uint8_t { kInfo = 0, kLow = 1, kMedium = 2, kHigh = 3, kCritical = 4 };
+const char* severity_name(Severity s);
+// Syslog severity 0..7 -> five levels: 0-2 critical, 3 high, 4 medium, 5 low, 6-7 info.
+Severity severity_from_syslog(int code);
+// Suricata alert.severity: 1 high, 2 medium, 3 low, >=4 info (1 is the most severe).
+Severity severity_from_suricata(int64_t level);
+// Free-text levels seen in generic JSON ("critical", "error", "warning", "P1"...); nullopt-like
+// false return when the word is unknown.
+bool severity_from_word(std::string_view word, Severity* out);
+
+enum class Transport : uint8_t { kUdp, kTcp, kTls, kKafka, kHttp, kStdin };
+const char* transport_name(Transport t);
+
+enum class SyslogFormat : uint8_t { kNone, kRfc5424, kRfc3164 };
+const char* syslog_format_name(SyslogFormat f);
+
+// Why a message was rejected. A bounded set: it is a metric label.
+enum class RejectReason : uint8_t {
+  kNone = 0,
+  kEmpty,         // nothing left after stripping the trailer
+  kTooLarge,      // frame over max_message_size
+  kFraming,       // octet count malformed (too many digits, over the limit, not a number)
+  kBadPri,        // "<...>" present but not a valid PRI
+  kRfc5424,       // looks like RFC 5424 ("<PRI>1 ") but violates its grammar
+  kInvalidUtf8,   // bytes that must be UTF-8 are not (RFC 5424 MSG after a BOM)
+  kJson,          // body starts like JSON but is not valid JSON
+  kQueueFull,     // dropped for backpressure (UDP only; TCP pauses instead)
+};
+inline constexpr int kRejectReasonCount = 9;
+const char* reject_reason_name(RejectReason r);
+
+// Outcome of one parse step. Not a Result<T>: parse failures are the common case under a
+// hostile flood, so this carries only static text and never allocates.
+struct ParseStatus {
+  RejectReason reason = RejectReason::kNone;
+  const char* what = "";  // static text: what was expected
+  uint32_t column = 0;    // 0-based byte offset where parsing stopped
+
+  bool ok() const { return reason == RejectReason::kNone; }
+  static ParseStatus fail(RejectReason r, const char* what, size_t column) {
+    return ParseStatus{r, what, static_cast<uint32_t>(column)};
+  }
+};
+
+// Where an alert came from. Set by the source for a whole read; shared by its frames.
+struct IngestMeta {
+  Transport transport = Transport::kTcp;
+  std::string_view peer;      // "192.0.2.1:51514" or "[::1]:5000"
+  std::string_view listener;  // configured listener name
+  int64_t received_ns = 0;    // wall clock, UTC nanoseconds
+};
+
+struct SyslogFields {
+  SyslogFormat format = SyslogFormat::kNone;
+  int facility = -1;  // -1: the message had no PRI
+  int severity = -1;
+  int version = 0;    // 1 for RFC 5424
+  std::string_view hostname, appname, procid, msgid;
+  std::string_view structured_data;  // raw SD text, validated; empty for NILVALUE
+  bool has_bom = false;
+};
+
+struct Alert {
+  // Event time (UTC nanoseconds since the epoch) when the message carried one.
+  int64_t timestamp_ns = 0;
+  bool has_timestamp = false;
+  Severity severity = Severity::kInfo;
+  SyslogFields syslog;
+  std::string_view message;  // the free text (syslog MSG without BOM), if any
+
+  // ECS fields filled by the body mappers (JSON today).
+  std::string_view event_kind = "event";  // "alert" for detections
+  std::string_view event_module, event_dataset, event_action, event_category;
+  int64_t event_severity = -1;  // the source's own numeric severity (ECS event.severity)
+  std::string_view rule_id, rule_name, rule_category;
+  std::string_view host_name;
+  std::string_view source_ip, destination_ip;
+  int32_t source_port = -1, destination_port = -1;
+  std::string_view network_transport, network_protocol, network_community_id;
+  std::string_view user_name;
+  std::string_view observer_vendor, observer_product, observer_name, observer_type;
+  bool body_is_json = false;
+
+  // The bytes exactly as received (after framing) and their SHA-256.
+  std::string_view raw;
+  std::array<uint8_t, 32> raw_sha256{};
+  IngestMeta ingest;
+};
+
+}  // namespace klaxon

@@ -1,0 +1,94 @@
+#include "pipeline/core/block.h"
+
+#include <zstd.h>
+
+#include <cstring>
+
+#include "pipeline/core/result.h"
+
+namespace klaxon {
+
+// ---- BlockBuilder ----
+
+BlockBuilder::BlockBuilder(int zstd_level) : level_(zstd_level), cctx_(ZSTD_createCCtx()) {
+  KLAXON_CHECK(cctx_ != nullptr);
+}
+
+BlockBuilder::~BlockBuilder() { ZSTD_freeCCtx(cctx_); }
+
+std::string& BlockBuilder::begin_record() {
+  record_start_ = payload_.size();
+  payload_.append(4, '\0');
+  return payload_;
+}
+
+void BlockBuilder::end_record() {
+  const auto len = static_cast<uint32_t>(payload_.size() - record_start_ - 4);
+  for (int i = 0; i < 4; ++i) payload_[record_start_ + i] = static_cast<char>((len >> (8 * i)) & 0xFF);
+  ++count_;
+}
+
+namespace {
+void put_u32(char* p, uint32_t v) {
+  for (int i = 0; i < 4; ++i) p[i] = static_cast<char>((v >> (8 * i)) & 0xFF);
+}
+uint32_t get_u32(const char* p) {
+  uint32_t v = 0;
+  for (int i = 0; i < 4; ++i) v |= static_cast<uint32_t>(static_cast<uint8_t>(p[i])) << (8 * i);
+  return v;
+}
+constexpr size_t kHeader = 10;
+constexpr size_t kCompressAbove = 256;  // tiny blocks are stored as they are
+}  // namespace
+
+void BlockBuilder::finish(EncodedBlock& block) {
+  block.count = count_;
+  block.bytes.clear();
+  const bool compress = payload_.size() > kCompressAbove;
+  const size_t bound = compress ? ZSTD_compressBound(payload_.size()) : payload_.size();
+  block.bytes.resize(kHeader + bound);
+  char* h = block.bytes.data();
+  h[0] = 1;
+  h[1] = compress ? 1 : 0;
+  put_u32(h + 2, count_);
+  put_u32(h + 6, static_cast<uint32_t>(payload_.size()));
+  size_t written = payload_.size();
+  if (compress) {
+    written = ZSTD_compressCCtx(cctx_, h + kHeader, bound, payload_.data(), payload_.size(), level_);
+    KLAXON_CHECK(!ZSTD_isError(written));
+  } else {
+    std::memcpy(h + kHeader, payload_.data(), payload_.size());
+  }
+  block.bytes.resize(kHeader + written);
+  payload_.clear();
+  count_ = 0;
+}
+
+bool decode_block(std::string_view bytes, std::string& scratch,
+                  const std::function<void(std::string_view)>& fn) {
+  if (bytes.size() < kHeader || bytes[0] != 1) return false;
+  const uint32_t count = get_u32(bytes.data() + 2);
+  const uint32_t raw_size = get_u32(bytes.data() + 6);
+  std::string_view payload = bytes.substr(kHeader);
+  if (bytes[1] == 1) {
+    if (raw_size > (1u << 30)) return false;
+    scratch.resize(raw_size);
+    const size_t n = ZSTD_decompress(scratch.data(), raw_size, payload.data(), payload.size());
+    if (ZSTD_isError(n) || n != raw_size) return false;
+    payload = scratch;
+  } else if (bytes[1] != 0 || payload.size() != raw_size) {
+    return false;
+  }
+  size_t pos = 0;
+  for (uint32_t i = 0; i < count; ++i) {
+    if (payload.size() - pos < 4) return false;
+    const uint32_t len = get_u32(payload.data() + pos);
+    pos += 4;
+    if (payload.size() - pos < len) return false;
+    fn(payload.substr(pos, len));
+    pos += len;
+  }
+  return pos == payload.size();
+}
+
+}  // namespace klaxon

@@ -1,0 +1,44 @@
+// Block encoding of the alert log (format in batch.h): BlockBuilder writes one, decode_block
+// reads one. Workers build blocks; storage and klaxonctl read them.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "pipeline/core/batch.h"
+
+struct ZSTD_CCtx_s;
+
+namespace klaxon {
+
+// Encodes alerts into the block format (batch.h). One per worker.
+class BlockBuilder {
+ public:
+  explicit BlockBuilder(int zstd_level);
+  ~BlockBuilder();
+  BlockBuilder(const BlockBuilder&) = delete;
+  BlockBuilder& operator=(const BlockBuilder&) = delete;
+
+  // The JSON of one alert is appended through this buffer.
+  std::string& begin_record();
+  void end_record();
+  uint32_t count() const { return count_; }
+  // Finishes the block: header + (compressed) payload into block.bytes; resets the builder.
+  void finish(EncodedBlock& block);
+
+ private:
+  int level_;
+  ZSTD_CCtx_s* cctx_;
+  std::string payload_;
+  size_t record_start_ = 0;
+  uint32_t count_ = 0;
+};
+
+// Reads a stored block (storage and klaxonctl use it): calls fn(std::string_view json) per
+// alert. Returns false when the block is malformed.
+bool decode_block(std::string_view bytes, std::string& scratch,
+                  const std::function<void(std::string_view)>& fn);
+
+}  // namespace klaxon

@@ -1,0 +1,134 @@
+#include "pipeline/core/metrics.h"
+
+namespace klaxon {
+
+namespace {
+prometheus::Histogram::BucketBoundaries latency_buckets() {
+  return {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5};
+}
+}  // namespace
+
+PipelineMetrics::PipelineMetrics(prometheus::Registry& registry) {
+  using prometheus::BuildCounter;
+  using prometheus::BuildGauge;
+  using prometheus::BuildHistogram;
+  auto& rx_msgs = BuildCounter()
+                      .Name("klaxon_source_received_messages_total")
+                      .Help("Messages framed by a source, before parsing")
+                      .Register(registry);
+  auto& rx_bytes = BuildCounter()
+                       .Name("klaxon_source_received_bytes_total")
+                       .Help("Bytes read by a source")
+                       .Register(registry);
+  auto& dropped = BuildCounter()
+                      .Name("klaxon_source_dropped_messages_total")
+                      .Help("Messages a source dropped, by reason")
+                      .Register(registry);
+  auto& conns = BuildGauge()
+                    .Name("klaxon_source_connections")
+                    .Help("Open connections of a stream source")
+                    .Register(registry);
+  auto& conns_total = BuildCounter()
+                          .Name("klaxon_source_connections_accepted_total")
+                          .Help("Connections accepted")
+                          .Register(registry);
+  auto& conns_closed = BuildCounter()
+                           .Name("klaxon_source_connections_closed_total")
+                           .Help("Connections klaxond closed, by reason")
+                           .Register(registry);
+  auto& pauses = BuildCounter()
+                     .Name("klaxon_source_backpressure_pauses_total")
+                     .Help("Times a stream source stopped reading because the pipeline was full")
+                     .Register(registry);
+  // Every transport's series exist from the start (export 0 for known series).
+  for (Transport t : {Transport::kUdp, Transport::kTcp, Transport::kTls, Transport::kKafka,
+                      Transport::kHttp, Transport::kStdin}) {
+    auto& m = transports[static_cast<size_t>(t)];
+    const std::string name = transport_name(t);
+    m.received_messages = &rx_msgs.Add({{"transport", name}});
+    m.received_bytes = &rx_bytes.Add({{"transport", name}});
+    m.dropped_queue_full = &dropped.Add({{"transport", name}, {"reason", "queue_full"}});
+    m.connections = &conns.Add({{"transport", name}});
+    m.connections_accepted = &conns_total.Add({{"transport", name}});
+    m.connections_refused_limit = &conns_closed.Add({{"transport", name}, {"reason", "limit"}});
+    m.connections_idle_closed = &conns_closed.Add({{"transport", name}, {"reason", "idle"}});
+    m.backpressure_pauses = &pauses.Add({{"transport", name}});
+  }
+  parse_accepted = &BuildCounter()
+                        .Name("klaxon_parse_accepted_messages_total")
+                        .Help("Messages parsed and normalized into alerts")
+                        .Register(registry)
+                        .Add({});
+  auto& rejected_family = BuildCounter()
+                              .Name("klaxon_parse_rejected_messages_total")
+                              .Help("Messages rejected (kept in the dead-letter store), by reason")
+                              .Register(registry);
+  for (int r = 1; r < kRejectReasonCount; ++r) {
+    if (static_cast<RejectReason>(r) == RejectReason::kQueueFull) continue;
+    rejected[r] = &rejected_family.Add({{"reason", reject_reason_name(static_cast<RejectReason>(r))}});
+  }
+  parse_batch_seconds = &BuildHistogram()
+                             .Name("klaxon_parse_batch_duration_seconds")
+                             .Help("Time to parse, normalize and encode one block")
+                             .Register(registry)
+                             .Add({}, latency_buckets());
+  auto& depth = BuildGauge()
+                    .Name("klaxon_queue_depth_batches")
+                    .Help("Batches waiting in a stage's input queue")
+                    .Register(registry);
+  auto& capacity = BuildGauge()
+                       .Name("klaxon_queue_capacity_batches")
+                       .Help("Capacity of a stage's input queue")
+                       .Register(registry);
+  parse_queue_depth = &depth.Add({{"queue", "parse"}});
+  persist_queue_depth = &depth.Add({{"queue", "persist"}});
+  parse_queue_capacity = &capacity.Add({{"queue", "parse"}});
+  persist_queue_capacity = &capacity.Add({{"queue", "persist"}});
+  persisted_alerts = &BuildCounter()
+                          .Name("klaxon_storage_persisted_alerts_total")
+                          .Help("Alerts durable in the alert log")
+                          .Register(registry)
+                          .Add({});
+  persisted_bytes = &BuildCounter()
+                         .Name("klaxon_storage_persisted_bytes_total")
+                         .Help("Bytes written to the alert log (after compression)")
+                         .Register(registry)
+                         .Add({});
+  persisted_raw_bytes = &BuildCounter()
+                             .Name("klaxon_storage_persisted_received_bytes_total")
+                             .Help("Received bytes of the alerts made durable")
+                             .Register(registry)
+                             .Add({});
+  commits = &BuildCounter()
+                 .Name("klaxon_storage_commits_total")
+                 .Help("Group commits (one RocksDB WriteBatch each)")
+                 .Register(registry)
+                 .Add({});
+  commit_errors = &BuildCounter()
+                       .Name("klaxon_storage_commit_errors_total")
+                       .Help("Group commits that RocksDB refused (retried)")
+                       .Register(registry)
+                       .Add({});
+  dead_letters = &BuildCounter()
+                      .Name("klaxon_storage_dead_letters_total")
+                      .Help("Rejected messages written to the dead-letter column family")
+                      .Register(registry)
+                      .Add({});
+  commit_seconds = &BuildHistogram()
+                        .Name("klaxon_storage_commit_duration_seconds")
+                        .Help("Duration of one group commit, sync included")
+                        .Register(registry)
+                        .Add({}, latency_buckets());
+  pipeline_latency_seconds = &BuildHistogram()
+                                  .Name("klaxon_pipeline_latency_seconds")
+                                  .Help("From a batch entering the pipeline to its alerts durable")
+                                  .Register(registry)
+                                  .Add({}, latency_buckets());
+  last_sequence = &BuildGauge()
+                       .Name("klaxon_storage_next_sequence")
+                       .Help("Sequence number the next stored alert will get")
+                       .Register(registry)
+                       .Add({});
+}
+
+}  // namespace klaxon

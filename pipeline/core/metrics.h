@@ -1,0 +1,56 @@
+// PipelineMetrics: every metric handle the pipeline updates, created once at start-up.
+//
+// Handles are looked up here, never on the hot path; stages add per batch, not per alert.
+// prometheus-cpp counters and gauges are atomic: any thread may update them. Names follow
+// the Prometheus conventions (klaxon_<component>_<what>_<unit>, counters end in _total,
+// base units); the full list is in daemon/README.md.
+#pragma once
+
+#include <array>
+#include <memory>
+
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include "pipeline/core/alert.h"
+
+namespace klaxon {
+
+struct TransportMetrics {
+  prometheus::Counter* received_messages = nullptr;
+  prometheus::Counter* received_bytes = nullptr;
+  prometheus::Counter* dropped_queue_full = nullptr;
+  prometheus::Gauge* connections = nullptr;  // open connections (stream transports)
+  prometheus::Counter* connections_accepted = nullptr;
+  prometheus::Counter* connections_refused_limit = nullptr;
+  prometheus::Counter* connections_idle_closed = nullptr;
+  prometheus::Counter* backpressure_pauses = nullptr;
+};
+
+struct PipelineMetrics {
+  explicit PipelineMetrics(prometheus::Registry& registry);
+
+  TransportMetrics& transport(Transport t) { return transports[static_cast<size_t>(t)]; }
+
+  std::array<TransportMetrics, 6> transports{};
+  prometheus::Counter* parse_accepted = nullptr;
+  std::array<prometheus::Counter*, kRejectReasonCount> rejected{};  // by RejectReason
+  prometheus::Histogram* parse_batch_seconds = nullptr;
+  prometheus::Gauge* parse_queue_depth = nullptr;
+  prometheus::Gauge* parse_queue_capacity = nullptr;
+  prometheus::Gauge* persist_queue_depth = nullptr;
+  prometheus::Gauge* persist_queue_capacity = nullptr;
+  prometheus::Counter* persisted_alerts = nullptr;
+  prometheus::Counter* persisted_bytes = nullptr;
+  prometheus::Counter* persisted_raw_bytes = nullptr;
+  prometheus::Counter* commits = nullptr;
+  prometheus::Counter* commit_errors = nullptr;
+  prometheus::Counter* dead_letters = nullptr;
+  prometheus::Histogram* commit_seconds = nullptr;
+  prometheus::Histogram* pipeline_latency_seconds = nullptr;  // enqueued -> durable
+  prometheus::Gauge* last_sequence = nullptr;
+};
+
+}  // namespace klaxon

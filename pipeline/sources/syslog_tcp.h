@@ -1,0 +1,76 @@
+// SyslogTcpSource: the syslog-over-TCP listener (RFC 6587 framing, see framing.h).
+//
+// Runs on the daemon's I/O thread (one io_context, one thread: sessions need no locks).
+// Each connection reads into its own buffer, frames it, and hands every complete message of
+// a read to the parse queue as one RawBatch. When the queue is full the connection stops
+// reading until its batch fits (TCP flow control then slows the sender): nothing accepted is
+// dropped and memory stays bounded (buffers are bounded by max_message_size and read_buffer).
+// Connections over max_connections are closed at once; idle ones after idle_timeout.
+#pragma once
+
+#include <utility>  // before Asio: Boost 1.74 headers need it with g++ 12
+
+#include <boost/asio.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_set>
+
+#include "pipeline/core/batch.h"
+#include "pipeline/core/metrics.h"
+#include "pipeline/core/queue.h"
+#include "pipeline/core/result.h"
+#include "pipeline/sources/framing.h"
+
+namespace klaxon {
+
+struct SyslogTcpOptions {
+  std::string name = "syslog_tcp";
+  std::string address = "0.0.0.0";
+  uint16_t port = 5514;
+  FramerOptions framer;
+  size_t max_connections = 1024;
+  std::chrono::milliseconds idle_timeout{std::chrono::minutes(5)};
+  size_t read_buffer = 256 * 1024;  // the most one read takes
+};
+
+class SyslogTcpSession;
+
+class SyslogTcpSource {
+ public:
+  SyslogTcpSource(boost::asio::io_context& io, SyslogTcpOptions options,
+                  BoundedQueue<RawBatch>& out, PipelineMetrics& metrics);
+  ~SyslogTcpSource();
+
+  // Binds and starts accepting. The error names the address.
+  Status start();
+  uint16_t port() const { return bound_port_; }
+  // Stops accepting and closes every connection once its pending batch is queued.
+  // I/O thread only (post() it from elsewhere).
+  void stop();
+  // Applies limits that can change without a restart (SIGHUP). I/O thread only.
+  void update_limits(const SyslogTcpOptions& options);
+  size_t connections() const { return sessions_.size(); }
+
+ private:
+  friend class SyslogTcpSession;
+  void do_accept();
+  void remove(SyslogTcpSession* s) { sessions_.erase(s); }
+
+  boost::asio::io_context& io_;
+  SyslogTcpOptions options_;
+  BoundedQueue<RawBatch>& out_;
+  PipelineMetrics& metrics_;
+  TransportMetrics& tm_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  std::unordered_set<SyslogTcpSession*> sessions_;
+  uint16_t bound_port_ = 0;
+  bool stopping_ = false;
+};
+
+// Parses "host:port", "[v6]:port" or ":port"; the error names what was wrong.
+Result<boost::asio::ip::tcp::endpoint> parse_endpoint(const std::string& text);
+
+}  // namespace klaxon

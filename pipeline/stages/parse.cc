@@ -1,0 +1,162 @@
+#include "pipeline/stages/parse.h"
+
+#include <chrono>
+#include <cstring>
+#include <functional>
+
+#include "pipeline/core/alert_json.h"
+#include "pipeline/core/clock.h"
+
+namespace klaxon {
+
+namespace {
+
+// "@cee:" (CEE-enhanced syslog, Suricata's optional prefix) before a JSON body.
+std::string_view json_body_of(std::string_view msg) {
+  if (msg.substr(0, 5) == "@cee:") msg.remove_prefix(5);
+  while (!msg.empty() && msg.front() == ' ') msg.remove_prefix(1);
+  return msg;
+}
+
+}  // namespace
+
+ParseStatus MessageParser::parse(std::string_view frame, const IngestMeta& meta, int64_t now_ns,
+                                 Alert& alert) {
+  alert = Alert{};
+  alert.raw = frame;
+  alert.ingest = meta;
+  if (frame.empty()) return ParseStatus::fail(RejectReason::kEmpty, "a message", 0);
+  if (frame.front() == '{') {
+    // A bare JSON alert (no syslog envelope): Filebeat-style or `nc` users.
+    if (!options_.parse_json_body) return ParseStatus::fail(RejectReason::kJson, "syslog", 0);
+    ParseStatus s = json_.map(frame, alert);
+    if (!s.ok()) return s;
+  } else {
+    SyslogParseOptions so;
+    so.now_ns = now_ns;
+    so.default_utc_offset_s = options_.default_utc_offset_s;
+    so.compliant_msg = options_.compliant_msg;
+    ParseStatus s = parse_syslog(frame, so, alert);
+    if (!s.ok()) return s;
+    if (options_.parse_json_body) {
+      const std::string_view body = json_body_of(alert.message);
+      if (!body.empty() && body.front() == '{') {
+        // The body runs to the end of the frame, so the frame's padding covers it.
+        s = json_.map(body, alert);
+        if (!s.ok()) {
+          s.column += static_cast<uint32_t>(body.data() - frame.data());
+          return s;
+        }
+      }
+    }
+  }
+  alert.raw_sha256 = sha_.digest(frame);
+  return ParseStatus{};
+}
+
+// ---- ParseStage ----
+
+ParseStage::ParseStage(ParseStageOptions options, BoundedQueue<RawBatch>& in,
+                       BoundedQueue<EncodedBlock>& out, PipelineMetrics& metrics)
+    : options_(options), in_(in), out_(out), metrics_(metrics) {}
+
+ParseStage::~ParseStage() { drain_and_stop(); }
+
+void ParseStage::start() {
+  for (int i = 0; i < options_.workers; ++i) threads_.emplace_back([this, i] { run(i); });
+}
+
+void ParseStage::update_parse_options(const ParseOptions& options) {
+  std::lock_guard<std::mutex> lock(options_mu_);
+  options_.parse = options;
+  options_version_.fetch_add(1);
+}
+
+void ParseStage::drain_and_stop() {
+  stopping_.store(true);
+  for (auto& t : threads_) t.join();
+  threads_.clear();
+}
+
+void ParseStage::run(int /*index*/) {
+  uint64_t seen_version = options_version_.load();
+  MessageParser parser([&] {
+    std::lock_guard<std::mutex> lock(options_mu_);
+    return options_.parse;
+  }());
+  BlockBuilder builder(options_.zstd_level);
+  auto block = std::make_unique<EncodedBlock>();
+  std::array<uint64_t, kRejectReasonCount> rejected{};
+  uint64_t accepted = 0;
+  int64_t block_started = 0;
+  Alert alert;
+
+  auto flush = [&] {
+    if (builder.count() == 0 && block->rejected.empty()) return;
+    builder.finish(*block);
+    metrics_.parse_accepted->Increment(static_cast<double>(accepted));
+    for (int r = 1; r < kRejectReasonCount; ++r) {
+      if (rejected[r] && metrics_.rejected[r]) metrics_.rejected[r]->Increment(static_cast<double>(rejected[r]));
+      rejected[r] = 0;
+    }
+    accepted = 0;
+    metrics_.parse_batch_seconds->Observe(static_cast<double>(monotonic_ns() - block_started) * 1e-9);
+    // Backpressure: wait for the writer rather than drop anything already accepted.
+    while (!out_.try_push(block)) std::this_thread::sleep_for(std::chrono::microseconds(200));
+    block = std::make_unique<EncodedBlock>();
+  };
+
+  for (;;) {
+    auto batch = in_.pop_wait(std::chrono::milliseconds(50));
+    if (!batch) {
+      flush();
+      if (stopping_.load() && in_.size() == 0) break;
+      continue;
+    }
+    if (const uint64_t v = options_version_.load(std::memory_order_relaxed); v != seen_version) {
+      std::lock_guard<std::mutex> lock(options_mu_);
+      parser.set_options(options_.parse);
+      seen_version = v;
+    }
+    if (builder.count() == 0 && block->rejected.empty()) {
+      block_started = monotonic_ns();
+      block->oldest_enqueued_ns = batch->enqueued_ns;
+    }
+    IngestMeta meta;
+    meta.transport = batch->transport;
+    meta.peer = batch->peer;
+    meta.listener = batch->listener;
+    meta.received_ns = batch->received_ns;
+    const int64_t now = batch->received_ns;
+    for (const FrameRef& f : batch->frames) {
+      const std::string_view frame = batch->frame(f);
+      block->raw_bytes += frame.size();
+      const ParseStatus s = parser.parse(frame, meta, now, alert);
+      if (s.ok()) {
+        append_alert_json(alert, builder.begin_record());
+        builder.end_record();
+        ++accepted;
+        continue;
+      }
+      ++rejected[static_cast<size_t>(s.reason)];
+      Rejection r;
+      r.reason = s.reason;
+      r.detail = std::string(s.what) + " [col " + std::to_string(s.column) + "]";
+      r.sample.assign(frame.substr(0, kRejectSampleBytes));
+      r.size = frame.size();
+      r.transport = batch->transport;
+      r.peer = batch->peer;
+      r.listener = batch->listener;
+      r.received_ns = batch->received_ns;
+      block->rejected.push_back(std::move(r));
+    }
+    for (auto& r : batch->rejected) {
+      ++rejected[static_cast<size_t>(r.reason)];
+      block->rejected.push_back(std::move(r));
+    }
+    if (builder.count() >= options_.block_max_alerts || in_.size() == 0) flush();
+  }
+  flush();
+}
+
+}  // namespace klaxon

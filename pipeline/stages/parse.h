@@ -1,0 +1,81 @@
+// The parse stage: raw frames in, normalized and encoded alert blocks out.
+//
+// MessageParser does the per-message work (syslog envelope, JSON body, severity, SHA-256 of
+// the raw bytes, JSON encoding) with per-thread scratch and no per-message allocation.
+// ParseStage runs `workers` threads; each pops RawBatches from the parse queue, coalesces
+// what is waiting into one block of up to block_max_alerts, compresses it (zstd level 1) and
+// pushes the EncodedBlock to the persist queue. A full persist queue stalls the worker, which
+// fills the parse queue, which pauses the TCP readers: backpressure end to end.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "pipeline/core/alert.h"
+#include "pipeline/core/batch.h"
+#include "pipeline/core/block.h"
+#include "pipeline/core/metrics.h"
+#include "pipeline/core/queue.h"
+#include "pipeline/core/sha256.h"
+#include "pipeline/stages/json_map.h"
+#include "pipeline/stages/syslog_parse.h"
+
+namespace klaxon {
+
+struct ParseOptions {
+  int32_t default_utc_offset_s = 0;  // zone of timestamps without an offset
+  bool compliant_msg = true;
+  bool parse_json_body = true;
+};
+
+class MessageParser {
+ public:
+  explicit MessageParser(ParseOptions options) : options_(options) {}
+  // frame must have kParsePadding readable bytes after it. On success `alert` is filled.
+  ParseStatus parse(std::string_view frame, const IngestMeta& meta, int64_t now_ns, Alert& alert);
+  void set_options(ParseOptions options) { options_ = options; }
+
+ private:
+  ParseOptions options_;
+  JsonMapper json_;
+  Sha256 sha_;
+};
+
+struct ParseStageOptions {
+  int workers = 1;
+  uint32_t block_max_alerts = 4096;
+  int zstd_level = 1;
+  ParseOptions parse;
+};
+
+class ParseStage {
+ public:
+  ParseStage(ParseStageOptions options, BoundedQueue<RawBatch>& in, BoundedQueue<EncodedBlock>& out,
+             PipelineMetrics& metrics);
+  ~ParseStage();
+
+  void start();
+  // Reload (SIGHUP): workers pick the new options up before their next batch. Any thread.
+  void update_parse_options(const ParseOptions& options);
+  // Returns once the input queue is empty and every worker has pushed its last block.
+  // Sources must have stopped producing first.
+  void drain_and_stop();
+
+ private:
+  void run(int index);
+
+  ParseStageOptions options_;
+  BoundedQueue<RawBatch>& in_;
+  BoundedQueue<EncodedBlock>& out_;
+  PipelineMetrics& metrics_;
+  std::atomic<bool> stopping_{false};
+  std::vector<std::thread> threads_;
+  std::mutex options_mu_;               // guards options_.parse after start()
+  std::atomic<uint64_t> options_version_{0};
+};
+
+}  // namespace klaxon

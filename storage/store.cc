@@ -1,0 +1,207 @@
+#include "storage/store.h"
+
+#include <rocksdb/db.h>
+#include <rocksdb/options.h>
+#include <rocksdb/write_batch.h>
+
+#include "pipeline/core/json_writer.h"
+#include "pipeline/core/block.h"
+#include "pipeline/stages/syslog_parse.h"
+
+namespace klaxon {
+namespace {
+
+constexpr const char* kFamilies[] = {"alerts",    "dead_letter", "incident_events",
+                                     "incidents", "outbox",      "meta"};
+
+std::string be64(uint64_t v) {
+  std::string k(8, '\0');
+  for (int i = 7; i >= 0; --i) {
+    k[i] = static_cast<char>(v & 0xFF);
+    v >>= 8;
+  }
+  return k;
+}
+
+uint64_t from_be64(std::string_view k) {
+  uint64_t v = 0;
+  for (size_t i = 0; i < 8 && i < k.size(); ++i) v = (v << 8) | static_cast<uint8_t>(k[i]);
+  return v;
+}
+
+Error storage_error(const char* what, const rocksdb::Status& s) {
+  return make_error(ErrorCode::kStorage, std::string(what) + ": " + s.ToString());
+}
+
+uint32_t block_count(std::string_view value) {
+  if (value.size() < 10) return 0;
+  uint32_t c = 0;
+  for (int i = 0; i < 4; ++i) c |= static_cast<uint32_t>(static_cast<uint8_t>(value[2 + i])) << (8 * i);
+  return c;
+}
+
+}  // namespace
+
+std::string dead_letter_json(uint64_t id, const Rejection& r) {
+  std::string out;
+  out.reserve(r.sample.size() + 256);
+  JsonObjectWriter w(out);
+  w.num("id", static_cast<int64_t>(id));
+  w.str("reason", reject_reason_name(r.reason));
+  w.str_if("detail", r.detail);
+  w.key("received");
+  out.push_back('"');
+  append_rfc3339(r.received_ns, out);
+  out.push_back('"');
+  w.str("transport", transport_name(r.transport));
+  w.str_if("peer", r.peer);
+  w.str_if("listener", r.listener);
+  w.num("size", static_cast<int64_t>(r.size));
+  if (r.sample.size() < r.size) w.raw("truncated", "true");
+  if (is_valid_utf8(r.sample)) {
+    w.str("sample", r.sample);
+  } else {
+    w.key("sample_base64");
+    out.push_back('"');
+    append_base64(out, r.sample);
+    out.push_back('"');
+  }
+  w.close();
+  return out;
+}
+
+Result<std::unique_ptr<Store>> Store::open(const std::string& dir, StoreOptions options) {
+  std::unique_ptr<Store> store(new Store());
+  store->options_ = options;
+  rocksdb::Options db_options;
+  db_options.create_if_missing = true;
+  db_options.create_missing_column_families = true;
+  db_options.IncreaseParallelism(2);
+  // Blocks are compressed by the workers (zstd); RocksDB compressing them again wastes CPU.
+  db_options.compression = rocksdb::kNoCompression;
+  db_options.max_total_wal_size = 256 << 20;
+
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions(db_options));
+  for (const char* name : kFamilies) {
+    rocksdb::ColumnFamilyOptions cf(db_options);
+    if (std::string_view(name) == "alerts") {
+      cf.write_buffer_size = 64 << 20;
+      cf.compression = rocksdb::kNoCompression;
+    }
+    descriptors.emplace_back(name, cf);
+  }
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s;
+  if (options.read_only) {
+    // Open only the families that exist (a directory written by an older klaxond).
+    std::vector<std::string> existing;
+    s = rocksdb::DB::ListColumnFamilies(db_options, dir, &existing);
+    if (!s.ok()) return storage_error(("open " + dir).c_str(), s);
+    std::vector<rocksdb::ColumnFamilyDescriptor> present;
+    for (auto& d : descriptors) {
+      for (auto& e : existing) {
+        if (e == d.name) present.push_back(d);
+      }
+    }
+    descriptors = present;
+    s = rocksdb::DB::OpenForReadOnly(db_options, dir, descriptors, &store->handles_, &raw);
+  } else {
+    s = rocksdb::DB::Open(db_options, dir, descriptors, &store->handles_, &raw);
+  }
+  if (!s.ok()) return storage_error(("open " + dir).c_str(), s);
+  store->db_.reset(raw);
+  for (size_t i = 0; i < descriptors.size(); ++i) {
+    if (descriptors[i].name == "alerts") store->alerts_ = store->handles_[i];
+    if (descriptors[i].name == "dead_letter") store->dead_ = store->handles_[i];
+  }
+  if (store->alerts_ == nullptr || store->dead_ == nullptr) {
+    return make_error(ErrorCode::kStorage, dir + ": not a klaxon data directory");
+  }
+  KLAXON_TRY(store->recover_counters());
+  return store;
+}
+
+Store::~Store() {
+  if (db_) {
+    for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
+    if (!options_.read_only) (void)db_->Close();
+  }
+}
+
+Status Store::recover_counters() {
+  next_seq_ = 1;
+  next_dead_id_ = 1;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), alerts_));
+  it->SeekToLast();
+  if (it->Valid()) {
+    next_seq_ = from_be64(it->key().ToStringView()) + block_count(it->value().ToStringView());
+  }
+  if (!it->status().ok()) return storage_error("read alerts", it->status());
+  std::unique_ptr<rocksdb::Iterator> dit(db_->NewIterator(rocksdb::ReadOptions(), dead_));
+  dit->SeekToLast();
+  if (dit->Valid()) next_dead_id_ = from_be64(dit->key().ToStringView()) + 1;
+  if (!dit->status().ok()) return storage_error("read dead letters", dit->status());
+  return ok_status();
+}
+
+Result<uint64_t> Store::commit(std::span<const EncodedBlock* const> blocks) {
+  KLAXON_CHECK(!options_.read_only);
+  rocksdb::WriteBatch batch;
+  uint64_t seq = next_seq_;
+  uint64_t dead = next_dead_id_;
+  for (const EncodedBlock* b : blocks) {
+    if (b->count > 0) {
+      batch.Put(alerts_, be64(seq), b->bytes);
+      seq += b->count;
+    }
+    for (const Rejection& r : b->rejected) {
+      batch.Put(dead_, be64(dead), dead_letter_json(dead, r));
+      ++dead;
+    }
+  }
+  rocksdb::WriteOptions wo;
+  wo.sync = options_.sync;
+  wo.disableWAL = false;
+  const rocksdb::Status s = db_->Write(wo, &batch);
+  if (!s.ok()) return storage_error("commit", s);
+  const uint64_t first = next_seq_;
+  next_seq_ = seq;
+  next_dead_id_ = dead;
+  return first;
+}
+
+Status Store::for_each_alert(uint64_t from,
+                             const std::function<bool(uint64_t, std::string_view)>& fn) const {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), alerts_));
+  // The block holding `from` starts at or before it.
+  it->SeekForPrev(be64(from));
+  if (!it->Valid()) it->SeekToFirst();
+  std::string scratch;
+  bool go_on = true;
+  for (; it->Valid() && go_on; it->Next()) {
+    uint64_t seq = from_be64(it->key().ToStringView());
+    const bool ok = decode_block(it->value().ToStringView(), scratch, [&](std::string_view json) {
+      if (go_on && seq >= from) go_on = fn(seq, json);
+      ++seq;
+    });
+    if (!ok) {
+      return make_error(ErrorCode::kStorage,
+                        "malformed alert block at sequence " +
+                            std::to_string(from_be64(it->key().ToStringView())));
+    }
+  }
+  if (!it->status().ok()) return storage_error("read alerts", it->status());
+  return ok_status();
+}
+
+Status Store::for_each_dead_letter(const std::function<bool(uint64_t, std::string_view)>& fn) const {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), dead_));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    if (!fn(from_be64(it->key().ToStringView()), it->value().ToStringView())) break;
+  }
+  if (!it->status().ok()) return storage_error("read dead letters", it->status());
+  return ok_status();
+}
+
+}  // namespace klaxon

@@ -1,0 +1,63 @@
+#include "daemon/config.h"
+
+#include <gtest/gtest.h>
+
+namespace klaxon {
+namespace {
+
+TEST(Config, EmbeddedDefaultIsValidAndHasTheDocumentedListeners) {
+  auto c = parse_config(default_config_yaml(), "<default>");
+  ASSERT_TRUE(c.has_value()) << c.error().message;
+  ASSERT_EQ(c->tcp.size(), 1u);
+  EXPECT_EQ(c->tcp[0].port, 5514);
+  ASSERT_EQ(c->udp.size(), 1u);
+  EXPECT_EQ(c->udp[0].port, 5514);
+  EXPECT_EQ(c->http_listen, "127.0.0.1:9780");
+  EXPECT_TRUE(c->sync);
+}
+
+struct Bad {
+  const char* yaml;
+  const char* expect;  // substring of the message: the key and what was expected
+};
+
+TEST(Config, ErrorsNameTheFileTheKeyAndWhatWasExpected) {
+  const Bad cases[] = {
+      {"data_dir: x\nhttp:\n  listen: nope\n", "f.yaml: http.listen: expected host:port"},
+      {"sources:\n  s:\n    type: syslog_tcp\n    max_conections: 3\n", "sources.s.max_conections: unknown key"},
+      {"sources:\n  s:\n    type: syslog_tcp\n    max_message_size: 10GiB\n", "sources.s.max_message_size: expected a size from"},
+      {"sources:\n  s:\n    type: syslog_tcp\n    idle_timeout: soon\n", "sources.s.idle_timeout: expected a duration"},
+      {"sources:\n  s:\n    type: carrier_pigeon\n", "sources.s.type: expected syslog_tcp or syslog_udp"},
+      {"storage:\n  sync: sometimes\n", "storage.sync: expected commit"},
+      {"parse:\n  timezone: CET\n", "parse.timezone: expected a UTC offset"},
+      {"log:\n  level: loud\n", "log.level: expected debug"},
+      {"colour: blue\n", "f.yaml: colour: unknown key"},
+      {"a: [\n", "f.yaml:"},
+      {"sources:\n  a:\n    type: syslog_tcp\n    listen: 127.0.0.1:1\n  b:\n    type: syslog_tcp\n    listen: 127.0.0.1:1\n",
+       "already listens"},
+      {"sources:\n  s:\n    type: syslog_udp\n    listen: 1.2.3.4:70000\n", "not a port"},
+  };
+  for (const auto& b : cases) {
+    auto c = parse_config(b.yaml, "f.yaml");
+    ASSERT_FALSE(c.has_value()) << b.yaml;
+    EXPECT_NE(c.error().message.find(b.expect), std::string::npos)
+        << "got: " << c.error().message << "\nwant: " << b.expect;
+  }
+}
+
+TEST(Config, SizesDurationsAndRestartOnlyKeys) {
+  auto a = parse_config(
+      "sources:\n  t:\n    type: syslog_tcp\n    listen: 127.0.0.1:0\n    max_message_size: 1MiB\n"
+      "    idle_timeout: 250ms\n",
+      "a.yaml");
+  ASSERT_TRUE(a.has_value()) << a.error().message;
+  EXPECT_EQ(a->tcp[0].framer.max_message_size, 1u << 20);
+  EXPECT_EQ(a->tcp[0].idle_timeout.count(), 250);
+  auto b = parse_config("sources:\n  t:\n    type: syslog_tcp\n    listen: 127.0.0.1:1\n", "b.yaml");
+  ASSERT_TRUE(b.has_value());
+  const auto changes = restart_required_changes(*a, *b);
+  ASSERT_EQ(changes.size(), 1u);
+}
+
+}  // namespace
+}  // namespace klaxon

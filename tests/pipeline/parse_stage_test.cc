@@ -1,0 +1,136 @@
+#include "pipeline/stages/parse.h"
+
+#include <gtest/gtest.h>
+#include <prometheus/registry.h>
+#include <simdjson.h>
+
+#include <string>
+
+#include "pipeline/core/alert_json.h"
+#include "pipeline/core/block.h"
+
+namespace klaxon {
+namespace {
+
+std::string padded(const std::string& s) { return s + std::string(kParsePadding, '\0'); }
+
+std::string parse_to_json(const std::string& frame, ParseStatus* status = nullptr) {
+  MessageParser p{ParseOptions{}};
+  Alert a;
+  IngestMeta meta;
+  meta.transport = Transport::kTcp;
+  meta.peer = "127.0.0.1:40000";
+  meta.listener = "syslog_tcp";
+  meta.received_ns = 1'779'271'262'000'000'000LL;
+  const std::string buf = padded(frame);
+  const ParseStatus s = p.parse(std::string_view(buf.data(), frame.size()), meta, meta.received_ns, a);
+  if (status) *status = s;
+  if (!s.ok()) return "";
+  std::string out;
+  append_alert_json(a, out);
+  return out;
+}
+
+TEST(MessageParser, Rfc5424WithSuricataJsonBodyNormalizes) {
+  const std::string frame =
+      R"(<165>1 2026-05-20T08:14:15.003Z fw01.example.org suricata 2214 ALERT [meta sequenceId="42"] )"
+      R"({"timestamp":"2026-05-20T08:14:15.000001+0000","event_type":"alert","src_ip":"192.0.2.7",)"
+      R"("dest_ip":"198.51.100.20","dest_port":22,"proto":"TCP","alert":{"signature_id":2001219,)"
+      R"("signature":"ET SCAN","category":"Scan","severity":1}})";
+  const std::string json = parse_to_json(frame);
+  ASSERT_FALSE(json.empty());
+  simdjson::dom::parser dp;
+  simdjson::dom::element doc = dp.parse(json);
+  EXPECT_EQ(std::string_view(doc["event"]["kind"]), "alert");
+  EXPECT_EQ(std::string_view(doc["rule"]["id"]), "2001219");
+  EXPECT_EQ(std::string_view(doc["klaxon"]["severity"]), "high");
+  EXPECT_EQ(std::string_view(doc["network"]["transport"]), "tcp");
+  EXPECT_EQ(std::string_view(doc["host"]["name"]), "fw01.example.org");
+  EXPECT_EQ(std::string_view(doc["log"]["syslog"]["structured_data"]["meta"]["sequenceId"]), "42");
+  EXPECT_EQ(int64_t(doc["log"]["syslog"]["priority"]), 165);
+  EXPECT_EQ(std::string_view(doc["@timestamp"]), "2026-05-20T08:14:15.000001Z");
+  EXPECT_EQ(std::string_view(doc["event"]["original"]), frame);
+  // sha256 of the exact frame bytes
+  EXPECT_EQ(std::string_view(doc["event"]["hash"]).substr(0, 7), "sha256:");
+  EXPECT_EQ(std::string_view(doc["klaxon"]["ingest"]["peer"]), "127.0.0.1:40000");
+}
+
+TEST(MessageParser, HashIsSha256OfTheRawBytes) {
+  // sha256("<13>hello") computed independently with `printf '<13>hello' | sha256sum`.
+  const std::string json = parse_to_json("<13>hello");
+  EXPECT_NE(json.find("\"hash\":\"sha256:e86623cd6c347598ae8ebe057e9944889d8efcc1bd2beb6360344b74ab21ce82\""),
+            std::string::npos)
+      << json;
+}
+
+TEST(MessageParser, BrokenJsonBodyIsRejectedWithItsColumn) {
+  ParseStatus s;
+  EXPECT_EQ(parse_to_json("<13>1 2026-05-20T08:14:15Z h a - - - {\"a\":", &s), "");
+  EXPECT_EQ(s.reason, RejectReason::kJson);
+  EXPECT_GT(s.column, 30u);
+}
+
+TEST(MessageParser, InvalidUtf8IsKeptExactlyAsBase64) {
+  const std::string frame = "<13>Nov 23 08:00:00 host app: caf\xe9 \xff";
+  const std::string json = parse_to_json(frame);
+  ASSERT_FALSE(json.empty());
+  simdjson::dom::parser dp;
+  simdjson::dom::element doc = dp.parse(json);  // valid JSON despite the input
+  EXPECT_TRUE(doc["event"]["original_base64"].is_string());
+  EXPECT_FALSE(doc["event"]["original"].is_string());
+}
+
+TEST(BlockBuilder, RoundTripCompressedAndPlain) {
+  for (int n : {1, 3, 1000}) {
+    BlockBuilder b(1);
+    for (int i = 0; i < n; ++i) {
+      b.begin_record().append("{\"i\":" + std::to_string(i) + "}");
+      b.end_record();
+    }
+    EncodedBlock block;
+    b.finish(block);
+    EXPECT_EQ(block.count, static_cast<uint32_t>(n));
+    std::string scratch;
+    int seen = 0;
+    ASSERT_TRUE(decode_block(block.bytes, scratch, [&](std::string_view j) {
+      EXPECT_EQ(j, "{\"i\":" + std::to_string(seen) + "}");
+      ++seen;
+    }));
+    EXPECT_EQ(seen, n);
+    // Any truncation is detected, never read past.
+    for (size_t cut : {size_t{0}, size_t{5}, block.bytes.size() / 2, block.bytes.size() - 1}) {
+      EXPECT_FALSE(decode_block(std::string_view(block.bytes).substr(0, cut), scratch, [](std::string_view) {}));
+    }
+  }
+}
+
+TEST(ParseStage, BatchesBecomeBlocksAndRejectionsAreCarried) {
+  prometheus::Registry registry;
+  PipelineMetrics metrics(registry);
+  BoundedQueue<RawBatch> in(8);
+  BoundedQueue<EncodedBlock> out(8);
+  ParseStageOptions o;
+  ParseStage stage(o, in, out, metrics);
+  stage.start();
+  auto batch = std::make_unique<RawBatch>();
+  for (const std::string m : {"<13>Nov 23 08:00:00 h a: one", "<999>bad pri", "<13>1 2026-11-23T08:00:00Z h a - - - two"}) {
+    batch->frames.push_back(FrameRef{static_cast<uint32_t>(batch->buffer.size()), static_cast<uint32_t>(m.size())});
+    batch->buffer.append(m);
+  }
+  batch->buffer.append(kParsePadding, '\0');
+  batch->received_ns = 1;
+  ASSERT_TRUE(in.try_push(batch));
+  std::unique_ptr<EncodedBlock> block;
+  for (int i = 0; i < 100 && !block; ++i) block = out.pop_wait(std::chrono::milliseconds(50));
+  stage.drain_and_stop();
+  ASSERT_NE(block, nullptr);
+  EXPECT_EQ(block->count, 2u);
+  ASSERT_EQ(block->rejected.size(), 1u);
+  EXPECT_EQ(block->rejected[0].reason, RejectReason::kBadPri);
+  EXPECT_EQ(block->rejected[0].sample, "<999>bad pri");
+  EXPECT_EQ(metrics.parse_accepted->Value(), 2);
+  EXPECT_EQ(metrics.rejected[static_cast<int>(RejectReason::kBadPri)]->Value(), 1);
+}
+
+}  // namespace
+}  // namespace klaxon
