@@ -19,8 +19,8 @@
 //   (kInvalidUtf8, only with compliant_msg). ParseStatus::column is an offset into `frame`.
 // - On failure the Alert keeps what was parsed before the error (like go-syslog's best-effort
 //   mode: format, PRI, header fields...); callers decide by the status alone.
-// - RFC 5424: NILVALUE fields are empty views; SD-PARAM values may hold only the escapes \" \\
-//   \] (any other backslash is an error, as in go-syslog); a repeated SD-ID is an error (checked
+// - RFC 5424: NILVALUE fields are empty views; the only escapes allowed in SD-PARAM values are
+//   \" \\ \] (any other backslash is an error, as in go-syslog); a repeated SD-ID is an error (checked
 //   among the first 192 distinct ids of a message); timestamps must be calendar dates within
 //   the int64-nanosecond range (years 1678..2261).
 // - RFC 3164: after a timestamp the first token is the HOSTNAME unless it is clearly a TAG

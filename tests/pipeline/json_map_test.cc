@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <vector>
 
 #include "pipeline/core/batch.h"
 
@@ -64,10 +65,10 @@ TEST(JsonMapper, GenericAlertWithNestedAndFlatKeys) {
 
 TEST(JsonMapper, HostileDocumentsAreRejected) {
   JsonMapper m;
-  for (const std::string bad :
-       {R"({"a":1,})", R"({"a":[1,2}})", R"({"a":"\x"})", R"({"a":tru})", R"({"a":1} trailing)",
+  const std::vector<std::string> bads = {R"({"a":1,})", R"({"a":[1,2}})", R"({"a":"\x"})", R"({"a":tru})", R"({"a":1} trailing)",
         R"({"a":01})", R"({"a":"unterminated})", R"([1,2,3])", "{\"a\":\"\xff\xfe\"}",
-        std::string(100, '[') + std::string(100, ']'), R"({"unknown":{"deep":[1.]}})", R"({"a":-})"}) {
+        std::string(100, '[') + std::string(100, ']'), R"({"unknown":{"deep":[1.]}})", R"({"a":-})"};
+  for (const std::string& bad : bads) {
     Padded doc(bad);
     Alert a;
     const ParseStatus s = m.map(doc.view(), a);
