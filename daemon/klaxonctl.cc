@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "pipeline/core/alert_json.h"
+#include "pipeline/core/alert_record.h"
 #include "pipeline/core/batch.h"
 #include "pipeline/core/clock.h"
 #include "pipeline/core/json_writer.h"
@@ -137,18 +138,28 @@ int cmd_alerts(const Args& a) {
   std::unique_ptr<klaxon::Store> store;
   if (int rc = open_store(a, store)) return rc;
   uint64_t n = 0;
-  std::string line;
-  auto st = store->for_each_alert(a.from, [&](uint64_t seq, std::string_view json) {
+  std::string line, json;
+  klaxon::Alert alert;
+  bool malformed = false;
+  auto st = store->for_each_alert(a.from, [&](uint64_t seq, std::string_view record) {
     if (n++ >= a.limit) return false;
-    // {"seq":N, ...the stored alert...}
+    if (!klaxon::read_alert_record(record, alert)) {
+      std::cerr << "klaxonctl: malformed alert record at sequence " << seq << "\n";
+      malformed = true;
+      return true;
+    }
+    json.clear();
+    klaxon::append_alert_json(alert, json);
+    // {"seq":N, ...the alert...}
     line.assign("{\"seq\":");
     line.append(std::to_string(seq));
-    if (json.size() > 2) line.push_back(',');
-    line.append(json.substr(1));
+    line.push_back(',');
+    line.append(std::string_view(json).substr(1));
     line.push_back('\n');
     std::cout << line;
     return true;
   });
+  if (malformed) return 1;
   if (!st) {
     std::cerr << "klaxonctl: " << st.error().to_string() << "\n";
     return 1;

@@ -58,7 +58,8 @@ struct RawBatch {
 
 // Block format (storage/README.md): header then payload.
 //   u8 version (1) | u8 codec (0 none, 1 zstd) | u32 count | u32 raw_size | payload
-// payload (after decompression) = count x (u32 little-endian length | alert JSON).
+// payload (after decompression) = count x (u32 little-endian length | alert record), the
+// record being alert_record.h's binary form.
 struct EncodedBlock {
   uint32_t count = 0;           // alerts in the block
   std::string bytes;            // header + (compressed) payload, ready to Put

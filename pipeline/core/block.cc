@@ -43,23 +43,25 @@ constexpr size_t kCompressAbove = 256;  // tiny blocks are stored as they are
 
 void BlockBuilder::finish(EncodedBlock& block) {
   block.count = count_;
-  block.bytes.clear();
-  const bool compress = payload_.size() > kCompressAbove;
-  const size_t bound = compress ? ZSTD_compressBound(payload_.size()) : payload_.size();
-  block.bytes.resize(kHeader + bound);
-  char* h = block.bytes.data();
-  h[0] = 1;
-  h[1] = compress ? 1 : 0;
-  put_u32(h + 2, count_);
-  put_u32(h + 6, static_cast<uint32_t>(payload_.size()));
-  size_t written = payload_.size();
+  const bool compress = level_ != 0 && payload_.size() > kCompressAbove;
+  char header[kHeader];
+  header[0] = 1;
+  header[1] = compress ? 1 : 0;
+  put_u32(header + 2, count_);
+  put_u32(header + 6, static_cast<uint32_t>(payload_.size()));
+  block.bytes.assign(header, kHeader);
   if (compress) {
-    written = ZSTD_compressCCtx(cctx_, h + kHeader, bound, payload_.data(), payload_.size(), level_);
+    // Compress into a scratch buffer that keeps its capacity across blocks: resizing the
+    // block itself to the compression bound would zero-fill megabytes per block.
+    const size_t bound = ZSTD_compressBound(payload_.size());
+    if (scratch_.size() < bound) scratch_.resize(bound);
+    const size_t written =
+        ZSTD_compressCCtx(cctx_, scratch_.data(), bound, payload_.data(), payload_.size(), level_);
     KLAXON_CHECK(!ZSTD_isError(written));
+    block.bytes.append(scratch_.data(), written);
   } else {
-    std::memcpy(h + kHeader, payload_.data(), payload_.size());
+    block.bytes.append(payload_);
   }
-  block.bytes.resize(kHeader + written);
   payload_.clear();
   count_ = 0;
 }

@@ -16,6 +16,7 @@ namespace klaxon {
 // Encodes alerts into the block format (batch.h). One per worker.
 class BlockBuilder {
  public:
+  // zstd_level: 1..19, a negative value for zstd's fast modes, 0 to store uncompressed.
   explicit BlockBuilder(int zstd_level);
   ~BlockBuilder();
   BlockBuilder(const BlockBuilder&) = delete;
@@ -32,6 +33,7 @@ class BlockBuilder {
   int level_;
   ZSTD_CCtx_s* cctx_;
   std::string payload_;
+  std::string scratch_;  // compression output, reused
   size_t record_start_ = 0;
   uint32_t count_ = 0;
 };

@@ -16,6 +16,38 @@ enum class Ctx { kRoot, kAlert, kRule, kHost, kSource, kDestination, kUser, kOth
 
 ParseStatus json_fail(const char* what) { return ParseStatus::fail(RejectReason::kJson, what, 0); }
 
+// A JSON string as a view. Strings without escapes (nearly all of them) are returned as a
+// view into the input itself, so the stored record can point into the raw bytes instead of
+// copying; strings with escapes are unescaped into the parser's buffer. Either way the string
+// is fully validated (escapes, and no raw control characters, which simdjson's stage 1 lets
+// through).
+simdjson::error_code string_of(od::value v, std::string_view& out) {
+  std::string_view tok = v.raw_json_token();
+  while (!tok.empty() && (tok.back() == ' ' || tok.back() == '\n' || tok.back() == '\r' || tok.back() == '\t')) {
+    tok.remove_suffix(1);
+  }
+  if (tok.size() >= 2 && tok.front() == '"' && tok.back() == '"') {
+    const std::string_view inner = tok.substr(1, tok.size() - 2);
+    bool clean = true;
+    for (char c : inner) {
+      if (c == '\\' || static_cast<unsigned char>(c) < 0x20) {
+        clean = false;
+        break;
+      }
+    }
+    if (clean) {
+      simdjson::ondemand::raw_json_string raw;
+      if (auto e = v.get_raw_json_string().get(raw)) return e;
+      out = inner;
+      return simdjson::SUCCESS;
+    }
+  }
+  for (char c : tok) {
+    if (static_cast<unsigned char>(c) < 0x20) return simdjson::UNESCAPED_CHARS;
+  }
+  return v.get_string().get(out);
+}
+
 // Visits a value we do not map, validating it fully.
 simdjson::error_code validate(od::value v, int depth) {
   if (depth > kMaxDepth) return simdjson::DEPTH_ERROR;
@@ -50,7 +82,7 @@ simdjson::error_code validate(od::value v, int depth) {
     }
     case od::json_type::string: {
       std::string_view s;
-      return v.get_string().get(s);
+      return string_of(v, s);
     }
     case od::json_type::boolean: {
       bool b;
@@ -69,7 +101,7 @@ simdjson::error_code validate(od::value v, int depth) {
 simdjson::error_code scalar_text(od::value v, std::string_view& out) {
   od::json_type t;
   if (auto e = v.type().get(t)) return e;
-  if (t == od::json_type::string) return v.get_string().get(out);
+  if (t == od::json_type::string) return string_of(v, out);
   if (t == od::json_type::number) {
     od::number n;
     std::string_view raw = v.raw_json_token();
@@ -146,7 +178,7 @@ simdjson::error_code Mapping::field(std::string_view key, od::value v, Ctx ctx, 
     case Ctx::kRoot:
       if (key == "timestamp" || key == "@timestamp" || key == "time") {
         std::string_view ts;
-        if (v.get_string().get(ts) != simdjson::SUCCESS) return validate(v, depth);
+        if (string_of(v, ts) != simdjson::SUCCESS) return validate(v, depth);
         int64_t ns = 0;
         size_t used = 0;
         if (parse_rfc3339(ts, 0, &ns, &used) && used == ts.size()) {
@@ -157,7 +189,7 @@ simdjson::error_code Mapping::field(std::string_view key, od::value v, Ctx ctx, 
       }
       if (key == "event_type") {
         suricata = true;
-        if (auto e = v.get_string().get(event_type)) return e;
+        if (auto e = string_of(v, event_type)) return e;
         alert.event_dataset = "suricata.eve";
         alert.event_module = "suricata";
         alert.observer_product = "Suricata";
@@ -217,7 +249,7 @@ simdjson::error_code Mapping::field(std::string_view key, od::value v, Ctx ctx, 
         if (auto e = v.type().get(t)) return e;
         if (t == od::json_type::string) {
           std::string_view w;
-          if (auto e = v.get_string().get(w)) return e;
+          if (auto e = string_of(v, w)) return e;
           set_level_word(w);
           return simdjson::SUCCESS;
         }

@@ -4,7 +4,7 @@
 #include <cstring>
 #include <functional>
 
-#include "pipeline/core/alert_json.h"
+#include "pipeline/core/alert_record.h"
 #include "pipeline/core/clock.h"
 
 namespace klaxon {
@@ -133,7 +133,7 @@ void ParseStage::run(int /*index*/) {
       block->raw_bytes += frame.size();
       const ParseStatus s = parser.parse(frame, meta, now, alert);
       if (s.ok()) {
-        append_alert_json(alert, builder.begin_record());
+        append_alert_record(alert, builder.begin_record());
         builder.end_record();
         ++accepted;
         continue;

@@ -232,30 +232,42 @@ PriScan scan_pri_lenient(std::string_view s, size_t* pos, int* pri, size_t* bad_
 // Structured data
 
 // SD-IDs seen in one STRUCTURED-DATA block, for the "same SD-ID MUST NOT occur twice" rule
-// (RFC 5424 §6.3.2). Open addressing over a fixed table on the stack: no allocation, O(1) per
-// element. Only the first kMaxIds distinct ids are remembered; later ones are still checked
+// (RFC 5424 §6.3.2). Lives on the stack: the first kLinear ids are compared linearly (the common
+// case, one to three elements, costs no table set-up); beyond that an open-addressing table is
+// filled. Only the first kMaxIds distinct ids are remembered; later ones are still checked
 // against them, which bounds the work for a frame made of thousands of tiny elements.
 class SdIdSet {
  public:
   // False when id was seen before.
   bool insert(std::string_view id) {
+    if (count_ < kLinear) {
+      for (size_t i = 0; i < count_; ++i) {
+        if (linear_[i] == id) return false;
+      }
+      linear_[count_++] = id;
+      return true;
+    }
+    if (!table_ready_) {
+      slots_.fill(Slot{nullptr, 0, 0});
+      for (std::string_view seen : linear_) put(seen, hash(seen));
+      table_ready_ = true;
+    }
     const uint32_t h = hash(id);
-    size_t i = h & (kSlots - 1);
-    for (;;) {
-      Slot& slot = slots_[i];
+    for (size_t i = h & (kSlots - 1);; i = (i + 1) & (kSlots - 1)) {
+      const Slot& slot = slots_[i];
       if (slot.data == nullptr) break;
       if (slot.hash == h && std::string_view(slot.data, slot.len) == id) return false;
-      i = (i + 1) & (kSlots - 1);
     }
     if (count_ < kMaxIds) {
-      slots_[i] = Slot{id.data(), static_cast<uint32_t>(id.size()), h};
+      put(id, h);
       ++count_;
     }
     return true;
   }
 
  private:
-  static constexpr size_t kSlots = 256;  // power of two
+  static constexpr size_t kLinear = 16;
+  static constexpr size_t kSlots = 256;   // power of two
   static constexpr size_t kMaxIds = 192;  // load factor <= 3/4, so probing always ends
   struct Slot {
     const char* data;
@@ -267,8 +279,15 @@ class SdIdSet {
     for (char c : s) h = (h ^ static_cast<unsigned char>(c)) * 16777619u;
     return h;
   }
-  std::array<Slot, kSlots> slots_{};
+  void put(std::string_view id, uint32_t h) {
+    size_t i = h & (kSlots - 1);
+    while (slots_[i].data != nullptr) i = (i + 1) & (kSlots - 1);
+    slots_[i] = Slot{id.data(), static_cast<uint32_t>(id.size()), h};
+  }
+  std::array<std::string_view, kLinear> linear_;
+  std::array<Slot, kSlots> slots_;  // set up only when more than kLinear ids arrive
   size_t count_ = 0;
+  bool table_ready_ = false;
 };
 
 bool is_sd_name_char(unsigned char c) {
@@ -445,9 +464,9 @@ ParseStatus parse_5424_after_pri(std::string_view s, size_t pos, const SyslogPar
   if (!at(s, p, ' ')) return fail_5424("expecting a space after TIMESTAMP", p);
   ++p;
 
-  ParseStatus st = header_field(s, &p, kMaxHostname,
-                                "expecting a HOSTNAME (1..255 printable US-ASCII) or '-'",
-                                &out.syslog.hostname);
+  ParseStatus st =
+      header_field(s, &p, kMaxHostname, "expecting a HOSTNAME (1..255 printable US-ASCII) or '-'",
+                   &out.syslog.hostname);
   if (!st.ok()) return st;
   st = header_field(s, &p, kMaxAppName, "expecting an APP-NAME (1..48 printable US-ASCII) or '-'",
                     &out.syslog.appname);
@@ -598,8 +617,8 @@ Stamp bsd_timestamp(std::string_view s, size_t p, const SyslogParseOptions& o) {
     }
   }
   SyslogParseOptions zone = o;
-  if (p + 5 <= s.size() && s[p] == ' ' && (s.substr(p + 1, 3) == "UTC" || s.substr(p + 1, 3) == "GMT") &&
-      at(s, p + 4, ':')) {
+  if (p + 5 <= s.size() && s[p] == ' ' &&
+      (s.substr(p + 1, 3) == "UTC" || s.substr(p + 1, 3) == "GMT") && at(s, p + 4, ':')) {
     zone.default_utc_offset_s = 0;  // Cisco "service timestamps ... show-timezone"
     p += 4;
   }
@@ -652,21 +671,20 @@ Stamp scan_timestamp(std::string_view s, size_t p, const SyslogParseOptions& o) 
   return timestamp_at(s, p, o);
 }
 
-// Payloads that carry their own "NAME:" prefix and must reach the message intact.
+// Payloads that carry their own "NAME:" prefix reach the message intact, never as a tag or a
+// hostname ("CEF:0|" already fails the tag rule; "@cee: {" and "CEF: 0|" would not).
 bool payload_marker_at(std::string_view s, size_t p) {
   const std::string_view rest = s.substr(p);
-  return rest.substr(0, 4) == "CEF:" || rest.substr(0, 5) == "LEEF:" || rest.substr(0, 5) == "@cee:";
+  return rest.substr(0, 4) == "CEF:" || rest.substr(0, 5) == "LEEF:" ||
+         rest.substr(0, 5) == "@cee:";
 }
 
+// RFC 3164 wants alphanumerics only; real tags also carry these ("sshd(pam_unix)", "%ASA-6-1",
+// "org.gnome.Shell") and UTF-8. Quotes, braces, '=' or ',' mean the token is text, not a tag.
 bool is_tag_char(unsigned char c) {
-  if (is_digit(c) || is_alpha(c) || c >= 0x80) return true;
-  switch (c) {
-    case '-': case '_': case '.': case '/': case '(': case ')':
-    case '@': case '%': case '+': case '~': case '#': case '*': case '&': case '$':
-      return true;
-    default:
-      return false;
-  }
+  constexpr std::string_view kPunct = "-_./()@%+~#*&$";
+  return is_digit(c) || is_alpha(c) || c >= 0x80 ||
+         kPunct.find(static_cast<char>(c)) != std::string_view::npos;
 }
 
 struct TagMatch {
@@ -730,22 +748,19 @@ TagMatch match_tag(std::string_view s, size_t p) {
   return m;
 }
 
+// Hostnames in the wild hold '/', '@', ':' (IPv6) and UTF-8; never these, which start JSON,
+// key=value or bracketed text.
 bool is_hostname_char(unsigned char c) {
-  if (c <= 0x20 || c == 0x7F) return false;
-  switch (c) {
-    case '"': case '{': case '}': case '[': case ']': case '<': case '>':
-    case '\\': case '`': case '|': case ',': case '=': case ';':
-      return false;
-    default:
-      return true;
-  }
+  constexpr std::string_view kNot = "\"{}[]<>\\`|,=;";
+  return c > 0x20 && c != 0x7F && kNot.find(static_cast<char>(c)) == std::string_view::npos;
 }
 
 // A HOSTNAME candidate at s[p]: 1..255 hostname characters followed by SP. Returns its end or p.
 size_t hostname_end(std::string_view s, size_t p) {
   if (payload_marker_at(s, p)) return p;
   size_t e = p;
-  while (e < s.size() && is_hostname_char(static_cast<unsigned char>(s[e])) && e - p <= kMaxHostname) {
+  while (e < s.size() && is_hostname_char(static_cast<unsigned char>(s[e])) &&
+         e - p <= kMaxHostname) {
     ++e;
   }
   if (e == p || e - p > kMaxHostname || !at(s, e, ' ') || s[e - 1] == ':') return p;
@@ -978,8 +993,8 @@ bool parse_rfc3339(std::string_view t, int32_t default_utc_offset_s, int64_t* ns
     return false;
   }
   if (mo < 1 || mo > 12 || d < 1 ||
-      static_cast<unsigned>(d) > days_in_month(y, static_cast<unsigned>(mo)) || h > 23 ||
-      mi > 59 || sec > 60) {
+      static_cast<unsigned>(d) > days_in_month(y, static_cast<unsigned>(mo)) || h > 23 || mi > 59 ||
+      sec > 60) {
     return false;
   }
   size_t p = 19;

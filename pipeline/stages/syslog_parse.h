@@ -20,9 +20,9 @@
 // - On failure the Alert keeps what was parsed before the error (like go-syslog's best-effort
 //   mode: format, PRI, header fields...); callers decide by the status alone.
 // - RFC 5424: NILVALUE fields are empty views; the only escapes allowed in SD-PARAM values are
-//   \" \\ \] (any other backslash is an error, as in go-syslog); a repeated SD-ID is an error (checked
-//   among the first 192 distinct ids of a message); timestamps must be calendar dates within
-//   the int64-nanosecond range (years 1678..2261).
+//   \" \\ \] (any other backslash is an error, as in go-syslog); a repeated SD-ID is an error
+//   (checked among the first 192 distinct ids of a message); timestamps must be calendar dates
+//   within the int64-nanosecond range (years 1678..2261).
 // - RFC 3164: after a timestamp the first token is the HOSTNAME unless it is clearly a TAG
 //   ("app:", "app[pid]"); without a timestamp a token is a hostname only when "tag:" or
 //   "tag[pid]" follows. "CEF:", "LEEF:" and "@cee:" are never taken as a tag. An rsyslog-style
@@ -31,11 +31,11 @@
 //   or with a multi-digit VERSION is taken as RFC 5424 when it parses strictly.
 #pragma once
 
+#include "pipeline/core/alert.h"
+
 #include <cstdint>
 #include <string>
 #include <string_view>
-
-#include "pipeline/core/alert.h"
 
 namespace klaxon {
 

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "pipeline/core/alert_json.h"
+#include "pipeline/core/alert_record.h"
 #include "pipeline/core/block.h"
 
 namespace klaxon {
@@ -78,6 +79,33 @@ TEST(MessageParser, InvalidUtf8IsKeptExactlyAsBase64) {
   simdjson::dom::element doc = dp.parse(json);  // valid JSON despite the input
   EXPECT_TRUE(doc["event"]["original_base64"].is_string());
   EXPECT_FALSE(doc["event"]["original"].is_string());
+}
+
+TEST(AlertRecord, RoundTripRendersTheSameJsonAndRejectsTruncation) {
+  const std::string frame =
+      R"(<165>1 2026-05-20T08:14:15.003Z fw01 suricata 2214 ALERT [m a="x\"y"] )"
+      R"({"event_type":"alert","src_ip":"192.0.2.7","src_port":1,"alert":{"signature":"esc\u0041ped","severity":1}})";
+  const std::string buf = padded(frame);
+  MessageParser p{ParseOptions{}};
+  Alert a;
+  IngestMeta meta;
+  meta.peer = "127.0.0.1:1";
+  meta.listener = "l";
+  meta.received_ns = 1'779'271'262'000'000'000LL;
+  ASSERT_TRUE(p.parse(std::string_view(buf.data(), frame.size()), meta, meta.received_ns, a).ok());
+  std::string direct, record, via_record;
+  append_alert_json(a, direct);
+  append_alert_record(a, record);
+  // Most fields are slices of the raw bytes, so the record is barely larger than the message.
+  EXPECT_LT(record.size(), frame.size() + 220);
+  Alert back;
+  ASSERT_TRUE(read_alert_record(record, back));
+  append_alert_json(back, via_record);
+  EXPECT_EQ(direct, via_record);
+  EXPECT_NE(direct.find("\"name\":\"escAped\""), std::string::npos) << direct;
+  for (size_t cut = 0; cut < record.size(); cut += 7) {
+    EXPECT_FALSE(read_alert_record(std::string_view(record).substr(0, cut), back)) << cut;
+  }
 }
 
 TEST(BlockBuilder, RoundTripCompressedAndPlain) {

@@ -9,6 +9,10 @@
 // kExplained lists the vectors where klaxon disagrees on purpose, one reason each. The test
 // fails when any other vector fails, and also when an explained vector starts passing (so the
 // table never outlives the disagreement).
+#include "pipeline/core/alert.h"
+#include "pipeline/stages/syslog_parse.h"
+
+#include <gtest/gtest.h>
 #include <simdjson.h>
 
 #include <chrono>
@@ -21,11 +25,6 @@
 #include <string_view>
 #include <utility>
 #include <vector>
-
-#include <gtest/gtest.h>
-
-#include "pipeline/core/alert.h"
-#include "pipeline/stages/syslog_parse.h"
 
 namespace klaxon {
 namespace {
@@ -250,7 +249,8 @@ SyslogParseOptions options_for(object record) {
 // Comparison
 
 using SdMap = std::map<std::string, std::map<std::string, std::string>>;
-using SdList = std::vector<std::pair<std::string, std::vector<std::pair<std::string, std::string>>>>;
+using SdList =
+    std::vector<std::pair<std::string, std::vector<std::pair<std::string, std::string>>>>;
 
 SdList read_sd(std::string_view sd) {
   SdList out;
@@ -293,7 +293,7 @@ class Comparer {
     if (key == "facility" || key == "severity" || key == "version") {
       int64_t want = key == "version" ? 0 : -1;
       if (!e.is_null() && e.get(want) != simdjson::SUCCESS) return note(key, "bad vector");
-      const int got = key == "facility" ? a_.syslog.facility
+      const int got = key == "facility"   ? a_.syslog.facility
                       : key == "severity" ? a_.syslog.severity
                                           : a_.syslog.version;
       if (got != want) note(key, std::to_string(got) + " != " + std::to_string(want));
@@ -305,7 +305,7 @@ class Comparer {
       if (got != want) note(key, show(got) + " != " + show(want));
     } else if (key == "procid") {
       int64_t pid;
-      const std::string want = e.is_null()                               ? ""
+      const std::string want = e.is_null()                       ? ""
                                : e.get(pid) == simdjson::SUCCESS ? std::to_string(pid)
                                                                  : string_of(e, latin1_);
       if (a_.syslog.procid != want) note(key, show(a_.syslog.procid) + " != " + show(want));
@@ -366,9 +366,9 @@ class Comparer {
       }
       return;
     }
-    const int64_t want_ns = chrono_ns(want.year, want.month, want.day, want.hour, want.minute,
-                                      want.second) +
-                            want.frac_ns - int64_t{offset} * 1'000'000'000;
+    const int64_t want_ns =
+        chrono_ns(want.year, want.month, want.day, want.hour, want.minute, want.second) +
+        want.frac_ns - int64_t{offset} * 1'000'000'000;
     if (a_.timestamp_ns != want_ns) note("timestamp", got + " != " + std::string(text));
   }
 
@@ -448,9 +448,12 @@ Entry entry_for(object record) {
 
 ParseStatus run(Entry entry, std::string_view input, const SyslogParseOptions& o, Alert& alert) {
   switch (entry) {
-    case Entry::kRfc5424: return parse_rfc5424(input, o, alert);
-    case Entry::kRfc3164: return parse_rfc3164(input, o, alert);
-    case Entry::kSyslog: break;
+    case Entry::kRfc5424:
+      return parse_rfc5424(input, o, alert);
+    case Entry::kRfc3164:
+      return parse_rfc3164(input, o, alert);
+    case Entry::kSyslog:
+      break;
   }
   return parse_syslog(input, o, alert);
 }
@@ -640,9 +643,8 @@ void run_set(std::string_view set) {
     std::string id;
     ASSERT_TRUE(string_member(record, "id", &id)) << file << ":" << line_no;
     element component;
-    const std::string failure = member(record, "component", &component)
-                                    ? check_component(record)
-                                    : check_parse_case(record);
+    const std::string failure = member(record, "component", &component) ? check_component(record)
+                                                                        : check_parse_case(record);
     const Explained* explained = find_explained(id);
     if (failure.empty()) {
       ++tally.passed;

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# End-to-end benchmark: starts klaxond (Release build, sync per group commit) on free
+# loopback ports in a temp directory, pushes alerts with klaxon-loadgen, prints the figures,
+# then runs the micro-benchmarks. Usage: bench/run.sh [COUNT] [CONNECTIONS] [WORKERS] [DUP_RATIO]
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+bin="${KLAXON_BUILD_DIR:-$here/build}"
+count="${1:-2000000}"
+conns="${2:-2}"
+workers="${3:-2}"
+dup="${4:-0.1}"
+tmp="$(mktemp -d)"
+trap 'kill "${pid:-0}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$tmp"' EXIT
+
+port() { echo $((20000 + RANDOM % 20000)); }
+tcp=$(port); http=$(port)
+cat > "$tmp/klaxon.yaml" <<YAML
+data_dir: $tmp/data
+http:
+  listen: 127.0.0.1:$http
+sources:
+  syslog_tcp:
+    type: syslog_tcp
+    listen: 127.0.0.1:$tcp
+parse:
+  workers: $workers
+storage:
+  sync: commit
+log:
+  level: warn
+YAML
+"$bin/daemon/klaxond" --config "$tmp/klaxon.yaml" 2> "$tmp/klaxond.log" &
+pid=$!
+for _ in $(seq 100); do
+  curl -sf "http://127.0.0.1:$http/readyz" >/dev/null 2>&1 && break
+  sleep 0.1
+done
+echo "== end to end: $count alerts, $conns connection(s), $workers parse worker(s), duplicate ratio $dup, sync per commit"
+"$bin/bench/klaxon-loadgen" --port "$tcp" --metrics-port "$http" --count "$count" \
+  --connections "$conns" --dup-ratio "$dup" --pid "$pid"
+curl -s "http://127.0.0.1:$http/metrics" | grep -E '^klaxon_(storage_commits_total|storage_persisted_bytes_total|storage_persisted_received_bytes_total|source_backpressure_pauses_total\{transport="tcp"\}|pipeline_latency_seconds_(sum|count)) '
+du -sh "$tmp/data" | sed 's/^/data directory: /'
+if [ "${KLAXON_BENCH_MICRO:-1}" = 1 ]; then
+  echo "== micro-benchmarks"
+  "$bin/bench/framing_bench" --benchmark_min_time=0.5
+  "$bin/bench/parse_bench" --benchmark_min_time=0.5
+  "$bin/bench/store_bench" --benchmark_min_time=0.5
+fi
