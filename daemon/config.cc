@@ -27,7 +27,7 @@ sources:
     listen: 0.0.0.0:5514
     max_message_size: 64KiB
 parse:
-  workers: 1
+  workers: 2
   timezone: "+00:00"
   json_body: true
   compliant_msg: true
@@ -266,7 +266,7 @@ Result<Config> parse_config(const std::string& text, const std::string& name) {
     }
     if (p["zstd_level"]) {
       uint64_t v = 0;
-      CFG_TRY_ASSIGN(v, get_uint(c, p["zstd_level"], "pipeline.zstd_level", 1, 19));
+      CFG_TRY_ASSIGN(v, get_uint(c, p["zstd_level"], "pipeline.zstd_level", 0, 19));
       cfg.parse.zstd_level = static_cast<int>(v);
     }
   }

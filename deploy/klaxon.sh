@@ -71,7 +71,7 @@ case "${1:-}" in
     (cd build-asan && ctest --output-on-failure -j "$jobs" --timeout 600)
     ;;
   bench)
-    install_pkgs "${build_pkgs[@]}"
+    install_pkgs "${build_pkgs[@]}" curl
     configure_build build -DCMAKE_BUILD_TYPE=Release
     shift
     exec ./bench/run.sh "$@"

@@ -42,11 +42,15 @@ ParseStatus MessageParser::parse(std::string_view frame, const IngestMeta& meta,
       const std::string_view body = json_body_of(alert.message);
       if (!body.empty() && body.front() == '{') {
         // The body runs to the end of the frame, so the frame's padding covers it.
+        const std::string_view msg_before = alert.message;
         s = json_.map(body, alert);
         if (!s.ok()) {
           s.column += static_cast<uint32_t>(body.data() - frame.data());
           return s;
         }
+        // The JSON document is not free text: `message` is what the body says it is (its
+        // "message" key), not the document again (that is in event.original).
+        if (alert.message.data() == msg_before.data()) alert.message = {};
       }
     }
   }

@@ -46,7 +46,7 @@ class MessageParser {
 };
 
 struct ParseStageOptions {
-  int workers = 1;
+  int workers = 2;
   uint32_t block_max_alerts = 4096;
   int zstd_level = 1;
   ParseOptions parse;

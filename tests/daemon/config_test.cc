@@ -45,6 +45,14 @@ TEST(Config, ErrorsNameTheFileTheKeyAndWhatWasExpected) {
   }
 }
 
+TEST(Config, TheDocumentedExampleConfigIsValid) {
+  auto c = load_config_file(std::string(KLAXON_SOURCE_DIR) + "/deploy/klaxon.example.yaml");
+  ASSERT_TRUE(c.has_value()) << c.error().message;
+  EXPECT_EQ(c->data_dir, "/var/lib/klaxon");
+  EXPECT_EQ(c->tcp.size(), 1u);
+  EXPECT_EQ(c->udp.size(), 1u);
+}
+
 TEST(Config, SizesDurationsAndRestartOnlyKeys) {
   auto a = parse_config(
       "sources:\n  t:\n    type: syslog_tcp\n    listen: 127.0.0.1:0\n    max_message_size: 1MiB\n"
