@@ -53,7 +53,14 @@ struct Ctx {
   }
 };
 
-std::string scalar_text(const YAML::Node& n) { return n.IsScalar() ? n.Scalar() : std::string("<") + (n.IsMap() ? "map" : n.IsSequence() ? "list" : "null") + ">"; }
+std::string scalar_text(const YAML::Node& n) {
+  return n.IsScalar() ? n.Scalar()
+                      : std::string("<") +
+                            (n.IsMap()        ? "map"
+                             : n.IsSequence() ? "list"
+                                              : "null") +
+                            ">";
+}
 
 Status check_keys(const Ctx& c, const YAML::Node& map, const std::string& path,
                   const std::set<std::string>& allowed) {
@@ -63,7 +70,8 @@ Status check_keys(const Ctx& c, const YAML::Node& map, const std::string& path,
     if (!allowed.count(key)) {
       std::string list;
       for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
-      return c.err(path.empty() ? key : path + "." + key, "unknown key (expected one of: " + list + ")");
+      return c.err(path.empty() ? key : path + "." + key,
+                   "unknown key (expected one of: " + list + ")");
     }
   }
   return ok_status();
@@ -72,14 +80,15 @@ Status check_keys(const Ctx& c, const YAML::Node& map, const std::string& path,
 Result<uint64_t> get_uint(const Ctx& c, const YAML::Node& n, const std::string& key, uint64_t lo,
                           uint64_t hi) {
   const std::string s = scalar_text(n);
-  if (!n.IsScalar() || s.empty() || s.size() > 18 || s.find_first_not_of("0123456789") != std::string::npos) {
-    return c.err(key, "expected a whole number from " + std::to_string(lo) + " to " + std::to_string(hi) +
-                          ", got \"" + s + "\"");
+  if (!n.IsScalar() || s.empty() || s.size() > 18 ||
+      s.find_first_not_of("0123456789") != std::string::npos) {
+    return c.err(key, "expected a whole number from " + std::to_string(lo) + " to " +
+                          std::to_string(hi) + ", got \"" + s + "\"");
   }
   const uint64_t v = std::stoull(s);
   if (v < lo || v > hi) {
-    return c.err(key, "expected a whole number from " + std::to_string(lo) + " to " + std::to_string(hi) +
-                          ", got " + s);
+    return c.err(key, "expected a whole number from " + std::to_string(lo) + " to " +
+                          std::to_string(hi) + ", got " + s);
   }
   return v;
 }
@@ -91,10 +100,14 @@ Result<uint64_t> get_size(const Ctx& c, const YAML::Node& n, const std::string& 
   while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) ++i;
   const std::string unit = s.substr(i);
   uint64_t mult = 0;
-  if (unit.empty() || unit == "B") mult = 1;
-  else if (unit == "KiB") mult = 1024;
-  else if (unit == "MiB") mult = 1024 * 1024;
-  else if (unit == "GiB") mult = 1024ull * 1024 * 1024;
+  if (unit.empty() || unit == "B")
+    mult = 1;
+  else if (unit == "KiB")
+    mult = 1024;
+  else if (unit == "MiB")
+    mult = 1024 * 1024;
+  else if (unit == "GiB")
+    mult = 1024ull * 1024 * 1024;
   if (!n.IsScalar() || i == 0 || i > 12 || mult == 0) {
     return c.err(key, "expected a size such as 65536, 64KiB or 1MiB, got \"" + s + "\"");
   }
@@ -106,16 +119,21 @@ Result<uint64_t> get_size(const Ctx& c, const YAML::Node& n, const std::string& 
   return v;
 }
 
-Result<std::chrono::milliseconds> get_duration(const Ctx& c, const YAML::Node& n, const std::string& key) {
+Result<std::chrono::milliseconds> get_duration(const Ctx& c, const YAML::Node& n,
+                                               const std::string& key) {
   const std::string s = scalar_text(n);
   size_t i = 0;
   while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) ++i;
   const std::string unit = s.substr(i);
   int64_t mult = 0;
-  if (unit.empty() || unit == "s") mult = 1000;
-  else if (unit == "ms") mult = 1;
-  else if (unit == "m") mult = 60'000;
-  else if (unit == "h") mult = 3'600'000;
+  if (unit.empty() || unit == "s")
+    mult = 1000;
+  else if (unit == "ms")
+    mult = 1;
+  else if (unit == "m")
+    mult = 60'000;
+  else if (unit == "h")
+    mult = 3'600'000;
   if (!n.IsScalar() || i == 0 || i > 9 || mult == 0) {
     return c.err(key, "expected a duration such as 250ms, 30s, 5m or 1h, got \"" + s + "\"");
   }
@@ -165,8 +183,9 @@ Status parse_source(const Ctx& c, const std::string& name, const YAML::Node& n, 
   const std::string type = scalar_text(n["type"]);
   std::string listen;
   if (type == "syslog_tcp") {
-    KLAXON_TRY(check_keys(c, n, path, {"type", "listen", "max_message_size", "max_connections",
-                                       "idle_timeout", "delimiter", "read_buffer"}));
+    KLAXON_TRY(check_keys(c, n, path,
+                          {"type", "listen", "max_message_size", "max_connections", "idle_timeout",
+                           "delimiter", "read_buffer"}));
     SyslogTcpOptions o;
     o.name = name;
     listen = "0.0.0.0:5514";
@@ -175,16 +194,23 @@ Status parse_source(const Ctx& c, const std::string& name, const YAML::Node& n, 
       CFG_TRY_ASSIGN(o.framer.max_message_size,
                      get_size(c, n["max_message_size"], path + ".max_message_size", 480, 64 << 20));
     if (n["max_connections"])
-      CFG_TRY_ASSIGN(o.max_connections, get_uint(c, n["max_connections"], path + ".max_connections", 1, 1'000'000));
-    if (n["idle_timeout"]) CFG_TRY_ASSIGN(o.idle_timeout, get_duration(c, n["idle_timeout"], path + ".idle_timeout"));
+      CFG_TRY_ASSIGN(o.max_connections,
+                     get_uint(c, n["max_connections"], path + ".max_connections", 1, 1'000'000));
+    if (n["idle_timeout"])
+      CFG_TRY_ASSIGN(o.idle_timeout, get_duration(c, n["idle_timeout"], path + ".idle_timeout"));
     if (n["read_buffer"])
-      CFG_TRY_ASSIGN(o.read_buffer, get_size(c, n["read_buffer"], path + ".read_buffer", 4096, 64 << 20));
+      CFG_TRY_ASSIGN(o.read_buffer,
+                     get_size(c, n["read_buffer"], path + ".read_buffer", 4096, 64 << 20));
     if (n["delimiter"]) {
       const std::string d = scalar_text(n["delimiter"]);
-      if (d == "lf") o.framer.delimiter = FrameDelimiter::kLf;
-      else if (d == "nul") o.framer.delimiter = FrameDelimiter::kNul;
-      else if (d == "lf_or_nul") o.framer.delimiter = FrameDelimiter::kLfOrNul;
-      else return c.err(path + ".delimiter", "expected lf, nul or lf_or_nul, got \"" + d + "\"");
+      if (d == "lf")
+        o.framer.delimiter = FrameDelimiter::kLf;
+      else if (d == "nul")
+        o.framer.delimiter = FrameDelimiter::kNul;
+      else if (d == "lf_or_nul")
+        o.framer.delimiter = FrameDelimiter::kLfOrNul;
+      else
+        return c.err(path + ".delimiter", "expected lf, nul or lf_or_nul, got \"" + d + "\"");
     }
     auto ep = parse_endpoint(listen);
     o.address = ep->address().to_string();
@@ -222,21 +248,24 @@ Result<Config> parse_config(const std::string& text, const std::string& name) {
   try {
     root = YAML::Load(text);
   } catch (const YAML::Exception& e) {
-    return make_error(ErrorCode::kInvalidArgument,
-                      name + ":" + std::to_string(e.mark.line + 1) + ":" +
-                          std::to_string(e.mark.column + 1) + ": invalid YAML: " + e.msg);
+    return make_error(ErrorCode::kInvalidArgument, name + ":" + std::to_string(e.mark.line + 1) +
+                                                       ":" + std::to_string(e.mark.column + 1) +
+                                                       ": invalid YAML: " + e.msg);
   }
   Config cfg;
   cfg.source_name = name;
   if (root.IsNull()) return c.err("(top level)", "the file is empty; expected a map");
-  KLAXON_TRY(check_keys(c, root, "", {"data_dir", "http", "sources", "parse", "pipeline", "storage", "log"}));
+  KLAXON_TRY(check_keys(c, root, "",
+                        {"data_dir", "http", "sources", "parse", "pipeline", "storage", "log"}));
   if (root["data_dir"]) {
     cfg.data_dir = scalar_text(root["data_dir"]);
-    if (!root["data_dir"].IsScalar() || cfg.data_dir.empty()) return c.err("data_dir", "expected a directory path");
+    if (!root["data_dir"].IsScalar() || cfg.data_dir.empty())
+      return c.err("data_dir", "expected a directory path");
   }
   if (const auto http = root["http"]) {
     KLAXON_TRY(check_keys(c, http, "http", {"listen"}));
-    if (http["listen"]) CFG_TRY_ASSIGN(cfg.http_listen, get_listen(c, http["listen"], "http.listen"));
+    if (http["listen"])
+      CFG_TRY_ASSIGN(cfg.http_listen, get_listen(c, http["listen"], "http.listen"));
   }
   if (const auto sources = root["sources"]) {
     if (!sources.IsMap()) return c.err("sources", "expected a map of named sources");
@@ -251,17 +280,25 @@ Result<Config> parse_config(const std::string& text, const std::string& name) {
       CFG_TRY_ASSIGN(w, get_uint(c, p["workers"], "parse.workers", 1, 64));
       cfg.parse.workers = static_cast<int>(w);
     }
-    if (p["timezone"]) CFG_TRY_ASSIGN(cfg.parse.parse.default_utc_offset_s, get_offset(c, p["timezone"], "parse.timezone"));
-    if (p["json_body"]) CFG_TRY_ASSIGN(cfg.parse.parse.parse_json_body, get_bool(c, p["json_body"], "parse.json_body"));
+    if (p["timezone"])
+      CFG_TRY_ASSIGN(cfg.parse.parse.default_utc_offset_s,
+                     get_offset(c, p["timezone"], "parse.timezone"));
+    if (p["json_body"])
+      CFG_TRY_ASSIGN(cfg.parse.parse.parse_json_body,
+                     get_bool(c, p["json_body"], "parse.json_body"));
     if (p["compliant_msg"])
-      CFG_TRY_ASSIGN(cfg.parse.parse.compliant_msg, get_bool(c, p["compliant_msg"], "parse.compliant_msg"));
+      CFG_TRY_ASSIGN(cfg.parse.parse.compliant_msg,
+                     get_bool(c, p["compliant_msg"], "parse.compliant_msg"));
   }
   if (const auto p = root["pipeline"]) {
     KLAXON_TRY(check_keys(c, p, "pipeline", {"queue_capacity", "block_max_alerts", "zstd_level"}));
-    if (p["queue_capacity"]) CFG_TRY_ASSIGN(cfg.queue_capacity, get_uint(c, p["queue_capacity"], "pipeline.queue_capacity", 2, 65536));
+    if (p["queue_capacity"])
+      CFG_TRY_ASSIGN(cfg.queue_capacity,
+                     get_uint(c, p["queue_capacity"], "pipeline.queue_capacity", 2, 65536));
     if (p["block_max_alerts"]) {
       uint64_t v = 0;
-      CFG_TRY_ASSIGN(v, get_uint(c, p["block_max_alerts"], "pipeline.block_max_alerts", 1, 1'000'000));
+      CFG_TRY_ASSIGN(v,
+                     get_uint(c, p["block_max_alerts"], "pipeline.block_max_alerts", 1, 1'000'000));
       cfg.parse.block_max_alerts = static_cast<uint32_t>(v);
     }
     if (p["zstd_level"]) {
@@ -274,32 +311,42 @@ Result<Config> parse_config(const std::string& text, const std::string& name) {
     KLAXON_TRY(check_keys(c, s, "storage", {"sync"}));
     if (s["sync"]) {
       const std::string v = scalar_text(s["sync"]);
-      if (v == "commit") cfg.sync = true;
-      else if (v == "none") cfg.sync = false;
-      else return c.err("storage.sync", "expected commit (fsync every group commit) or none, got \"" + v + "\"");
+      if (v == "commit")
+        cfg.sync = true;
+      else if (v == "none")
+        cfg.sync = false;
+      else
+        return c.err("storage.sync",
+                     "expected commit (fsync every group commit) or none, got \"" + v + "\"");
     }
   }
   if (const auto l = root["log"]) {
     KLAXON_TRY(check_keys(c, l, "log", {"level", "format"}));
     if (l["level"] && !parse_log_level(scalar_text(l["level"]), &cfg.log_level)) {
-      return c.err("log.level", "expected debug, info, warn or error, got \"" + scalar_text(l["level"]) + "\"");
+      return c.err("log.level",
+                   "expected debug, info, warn or error, got \"" + scalar_text(l["level"]) + "\"");
     }
     if (l["format"]) {
       const std::string f = scalar_text(l["format"]);
-      if (f == "json") cfg.log_json = true;
-      else if (f == "logfmt") cfg.log_json = false;
-      else return c.err("log.format", "expected logfmt or json, got \"" + f + "\"");
+      if (f == "json")
+        cfg.log_json = true;
+      else if (f == "logfmt")
+        cfg.log_json = false;
+      else
+        return c.err("log.format", "expected logfmt or json, got \"" + f + "\"");
     }
   }
   // Two listeners of one transport on one address:port cannot both bind.
   std::set<std::pair<std::string, uint16_t>> seen_tcp, seen_udp;
   for (const auto& t : cfg.tcp) {
     if (!seen_tcp.insert({t.address, t.port}).second)
-      return c.err("sources." + t.name + ".listen", "another TCP source already listens on this address");
+      return c.err("sources." + t.name + ".listen",
+                   "another TCP source already listens on this address");
   }
   for (const auto& u : cfg.udp) {
     if (!seen_udp.insert({u.address, u.port}).second)
-      return c.err("sources." + u.name + ".listen", "another UDP source already listens on this address");
+      return c.err("sources." + u.name + ".listen",
+                   "another UDP source already listens on this address");
   }
   return cfg;
 }
@@ -329,7 +376,8 @@ std::vector<std::string> restart_required_changes(const Config& a, const Config&
     for (const auto& u : c.udp) k += u.name + "@" + u.address + ":" + std::to_string(u.port) + ";";
     return k;
   };
-  if (tcp_key(a) != tcp_key(b) || udp_key(a) != udp_key(b)) out.push_back("sources (names or listen addresses)");
+  if (tcp_key(a) != tcp_key(b) || udp_key(a) != udp_key(b))
+    out.push_back("sources (names or listen addresses)");
   return out;
 }
 

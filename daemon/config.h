@@ -7,14 +7,14 @@
 // Immutable once loaded; reload builds a new one and swaps it in.
 #pragma once
 
-#include <string>
-#include <vector>
-
 #include "pipeline/core/log.h"
 #include "pipeline/core/result.h"
 #include "pipeline/sources/syslog_tcp.h"
 #include "pipeline/sources/syslog_udp.h"
 #include "pipeline/stages/parse.h"
+
+#include <string>
+#include <vector>
 
 namespace klaxon {
 
@@ -39,6 +39,7 @@ Result<Config> load_config_file(const std::string& path);
 Result<Config> parse_config(const std::string& yaml_text, const std::string& name);
 
 // Keys whose change needs a restart; returns their names when old and new differ.
-std::vector<std::string> restart_required_changes(const Config& old_config, const Config& new_config);
+std::vector<std::string> restart_required_changes(const Config& old_config,
+                                                  const Config& new_config);
 
 }  // namespace klaxon

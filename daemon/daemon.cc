@@ -1,12 +1,5 @@
 #include "daemon/daemon.h"
 
-#include <prometheus/registry.h>
-#include <prometheus/text_serializer.h>
-#include <systemd/sd-daemon.h>
-
-#include <atomic>
-#include <filesystem>
-
 #include "daemon/http_server.h"
 #include "pipeline/core/clock.h"
 #include "pipeline/core/log.h"
@@ -16,6 +9,13 @@
 #include "pipeline/stages/parse.h"
 #include "storage/store.h"
 #include "storage/writer.h"
+
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+#include <systemd/sd-daemon.h>
+
+#include <atomic>
+#include <filesystem>
 
 #ifndef KLAXON_VERSION
 #define KLAXON_VERSION "0.0.0"
@@ -38,12 +38,14 @@ int run_daemon(Config config, const std::string& config_path) {
   so.sync = config.sync;
   auto store_r = Store::open(config.data_dir + "/db", so);
   if (!store_r) {
-    log_event(LogLevel::kError, "storage", "cannot open the store", {{"error", store_r.error().to_string()}});
+    log_event(LogLevel::kError, "storage", "cannot open the store",
+              {{"error", store_r.error().to_string()}});
     return 1;
   }
   std::unique_ptr<Store> store = std::move(*store_r);
   log_event(LogLevel::kInfo, "storage", "opened",
-            {{"path", config.data_dir + "/db"}, {"next_sequence", std::to_string(store->next_sequence())},
+            {{"path", config.data_dir + "/db"},
+             {"next_sequence", std::to_string(store->next_sequence())},
              {"sync", config.sync ? "commit" : "none"}});
 
   auto registry = std::make_shared<prometheus::Registry>();
@@ -127,7 +129,8 @@ int run_daemon(Config config, const std::string& config_path) {
   Config current = config;
   auto reload = [&] {
     if (config_path.empty()) {
-      log_event(LogLevel::kInfo, "daemon", "SIGHUP: running on the embedded default, nothing to reload");
+      log_event(LogLevel::kInfo, "daemon",
+                "SIGHUP: running on the embedded default, nothing to reload");
       return;
     }
     auto next = load_config_file(config_path);
@@ -138,13 +141,15 @@ int run_daemon(Config config, const std::string& config_path) {
       return;
     }
     for (const auto& key : restart_required_changes(current, *next)) {
-      log_event(LogLevel::kWarn, "daemon", "changed setting needs a restart; keeping the running value",
-                {{"key", key}});
+      log_event(LogLevel::kWarn, "daemon",
+                "changed setting needs a restart; keeping the running value", {{"key", key}});
     }
     log_configure(next->log_level, next->log_json);
     parse.update_parse_options(next->parse.parse);
-    for (size_t i = 0; i < tcp.size() && i < next->tcp.size(); ++i) tcp[i]->update_limits(next->tcp[i]);
-    for (size_t i = 0; i < udp.size() && i < next->udp.size(); ++i) udp[i]->update_limits(next->udp[i]);
+    for (size_t i = 0; i < tcp.size() && i < next->tcp.size(); ++i)
+      tcp[i]->update_limits(next->tcp[i]);
+    for (size_t i = 0; i < udp.size() && i < next->udp.size(); ++i)
+      udp[i]->update_limits(next->udp[i]);
     current.log_level = next->log_level;
     current.log_json = next->log_json;
     current.parse.parse = next->parse.parse;
@@ -165,7 +170,8 @@ int run_daemon(Config config, const std::string& config_path) {
         return;
       }
       if (draining.exchange(true)) return;
-      log_event(LogLevel::kInfo, "daemon", "shutting down: draining", {{"signal", std::to_string(sig)}});
+      log_event(LogLevel::kInfo, "daemon", "shutting down: draining",
+                {{"signal", std::to_string(sig)}});
       sd_notify(0, "STOPPING=1");
       for (auto& s : tcp) s->stop();
       for (auto& s : udp) s->stop();
@@ -187,7 +193,8 @@ int run_daemon(Config config, const std::string& config_path) {
   wait_signal();
 
   sd_notify(0, "READY=1");
-  log_event(LogLevel::kInfo, "daemon", "ready", {{"version", KLAXON_VERSION}, {"config", config.source_name}});
+  log_event(LogLevel::kInfo, "daemon", "ready",
+            {{"version", KLAXON_VERSION}, {"config", config.source_name}});
   io.run();
 
   parse.drain_and_stop();

@@ -9,10 +9,10 @@
 // bad file keeps the running config and logs why.
 #pragma once
 
+#include "daemon/config.h"
+
 #include <memory>
 #include <string>
-
-#include "daemon/config.h"
 
 namespace klaxon {
 

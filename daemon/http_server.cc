@@ -1,13 +1,13 @@
 #include "daemon/http_server.h"
 
+#include "pipeline/core/log.h"
+#include "pipeline/sources/syslog_tcp.h"
+
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
 #include <memory>
 #include <optional>
-
-#include "pipeline/core/log.h"
-#include "pipeline/sources/syslog_tcp.h"
 
 namespace klaxon {
 
@@ -18,7 +18,8 @@ using asio::ip::tcp;
 
 class HttpSession : public std::enable_shared_from_this<HttpSession> {
  public:
-  HttpSession(HttpServer& server, tcp::socket socket) : server_(server), stream_(std::move(socket)) {}
+  HttpSession(HttpServer& server, tcp::socket socket)
+      : server_(server), stream_(std::move(socket)) {}
 
   void start() { read(); }
 
@@ -28,8 +29,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     parser_->header_limit(8 * 1024);
     parser_->body_limit(1024 * 1024);
     stream_.expires_after(std::chrono::seconds(30));
-    http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](beast::error_code ec, size_t) { self->on_read(ec); });
+    http::async_read(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->on_read(ec); });
   }
 
   void on_read(beast::error_code ec) {
@@ -68,15 +70,16 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       if (req.method() != http::verb::head) res->body() = std::move(r.body);
     }
     res->prepare_payload();
-    http::async_write(stream_, *res, [self = shared_from_this(), res](beast::error_code wec, size_t) {
-      if (wec) return;
-      if (!res->keep_alive()) {
-        beast::error_code ignored;
-        self->stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-        return;
-      }
-      self->read();
-    });
+    http::async_write(stream_, *res,
+                      [self = shared_from_this(), res](beast::error_code wec, size_t) {
+                        if (wec) return;
+                        if (!res->keep_alive()) {
+                          beast::error_code ignored;
+                          self->stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+                          return;
+                        }
+                        self->read();
+                      });
   }
 
   void respond_error(http::status status, const std::string& why) {
@@ -108,10 +111,12 @@ Status HttpServer::start() {
   if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
   if (!ec) acceptor_.bind(*ep, ec);
   if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) return make_error(ErrorCode::kIo, "cannot listen (http on " + listen_ + "): " + ec.message());
+  if (ec)
+    return make_error(ErrorCode::kIo, "cannot listen (http on " + listen_ + "): " + ec.message());
   port_ = acceptor_.local_endpoint(ec).port();
   log_event(LogLevel::kInfo, "http", "listening",
-            {{"address", acceptor_.local_endpoint(ec).address().to_string() + ":" + std::to_string(port_)}});
+            {{"address",
+              acceptor_.local_endpoint(ec).address().to_string() + ":" + std::to_string(port_)}});
   do_accept();
   return ok_status();
 }

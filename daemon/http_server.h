@@ -5,15 +5,16 @@
 // handlers before start(); later issues add the /api/v1 routes here.
 #pragma once
 
+// clang-format off
 #include <utility>  // before Asio: Boost 1.74 headers need it with g++ 12
-
 #include <boost/asio.hpp>
+// clang-format on
+
+#include "pipeline/core/result.h"
 
 #include <functional>
 #include <map>
 #include <string>
-
-#include "pipeline/core/result.h"
 
 namespace klaxon {
 

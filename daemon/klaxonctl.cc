@@ -6,11 +6,6 @@
 //
 // Reading a data directory opens RocksDB read-only, so it works while klaxond runs (it sees
 // what was durable when it opened).
-#include <cstring>
-#include <iostream>
-#include <string>
-#include <vector>
-
 #include "pipeline/core/alert_json.h"
 #include "pipeline/core/alert_record.h"
 #include "pipeline/core/batch.h"
@@ -18,6 +13,11 @@
 #include "pipeline/core/json_writer.h"
 #include "pipeline/stages/parse.h"
 #include "storage/store.h"
+
+#include <cstring>
+#include <iostream>
+#include <string>
+#include <vector>
 
 #ifndef KLAXON_VERSION
 #define KLAXON_VERSION "0.0.0"
@@ -56,14 +56,19 @@ Args parse_args(int argc, char** argv, int start) {
       return argv[++i];
     };
     try {
-      if (k == "--data-dir") a.data_dir = next();
-      else if (k == "--from") a.from = std::stoull(next());
-      else if (k == "--limit") a.limit = std::stoull(next());
-      else if (k == "--no-json-body") a.json_body = false;
+      if (k == "--data-dir")
+        a.data_dir = next();
+      else if (k == "--from")
+        a.from = std::stoull(next());
+      else if (k == "--limit")
+        a.limit = std::stoull(next());
+      else if (k == "--no-json-body")
+        a.json_body = false;
       else if (k == "--timezone") {
         const std::string z = next();
         if (z.size() == 6 && (z[0] == '+' || z[0] == '-') && z[3] == ':') {
-          a.tz = (z[0] == '-' ? -1 : 1) * (std::stoi(z.substr(1, 2)) * 3600 + std::stoi(z.substr(4, 2)) * 60);
+          a.tz = (z[0] == '-' ? -1 : 1) *
+                 (std::stoi(z.substr(1, 2)) * 3600 + std::stoi(z.substr(4, 2)) * 60);
         } else {
           std::cerr << "klaxonctl: --timezone expects +HH:MM, got " << z << "\n";
           a.ok = false;

@@ -1,12 +1,11 @@
 // klaxond: the klaxon daemon. See README.md for the two commands and daemon/README.md.
-#include <boost/program_options.hpp>
+#include "daemon/config.h"
+#include "daemon/daemon.h"
 
+#include <boost/program_options.hpp>
 #include <malloc.h>
 
 #include <iostream>
-
-#include "daemon/config.h"
-#include "daemon/daemon.h"
 
 #ifndef KLAXON_VERSION
 #define KLAXON_VERSION "0.0.0"
@@ -60,7 +59,8 @@ int main(int argc, char** argv) {
   mallopt(M_MMAP_THRESHOLD, 64 << 20);
   mallopt(M_TRIM_THRESHOLD, 256 << 20);
   std::string path;
-  klaxon::Result<klaxon::Config> cfg = klaxon::parse_config(klaxon::default_config_yaml(), "<embedded default>");
+  klaxon::Result<klaxon::Config> cfg =
+      klaxon::parse_config(klaxon::default_config_yaml(), "<embedded default>");
   if (vm.count("config")) {
     path = vm["config"].as<std::string>();
     cfg = klaxon::load_config_file(path);

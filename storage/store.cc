@@ -1,12 +1,12 @@
 #include "storage/store.h"
 
+#include "pipeline/core/block.h"
+#include "pipeline/core/json_writer.h"
+#include "pipeline/stages/syslog_parse.h"
+
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
 #include <rocksdb/write_batch.h>
-
-#include "pipeline/core/json_writer.h"
-#include "pipeline/core/block.h"
-#include "pipeline/stages/syslog_parse.h"
 
 namespace klaxon {
 namespace {
@@ -36,7 +36,8 @@ Error storage_error(const char* what, const rocksdb::Status& s) {
 uint32_t block_count(std::string_view value) {
   if (value.size() < 10) return 0;
   uint32_t c = 0;
-  for (int i = 0; i < 4; ++i) c |= static_cast<uint32_t>(static_cast<uint8_t>(value[2 + i])) << (8 * i);
+  for (int i = 0; i < 4; ++i)
+    c |= static_cast<uint32_t>(static_cast<uint8_t>(value[2 + i])) << (8 * i);
   return c;
 }
 
@@ -82,7 +83,8 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& dir, StoreOptions 
   db_options.max_total_wal_size = 256 << 20;
 
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
-  descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions(db_options));
+  descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName,
+                           rocksdb::ColumnFamilyOptions(db_options));
   for (const char* name : kFamilies) {
     rocksdb::ColumnFamilyOptions cf(db_options);
     if (std::string_view(name) == "alerts") {
@@ -195,7 +197,8 @@ Status Store::for_each_alert(uint64_t from,
   return ok_status();
 }
 
-Status Store::for_each_dead_letter(const std::function<bool(uint64_t, std::string_view)>& fn) const {
+Status Store::for_each_dead_letter(
+    const std::function<bool(uint64_t, std::string_view)>& fn) const {
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), dead_));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     if (!fn(from_be64(it->key().ToStringView()), it->value().ToStringView())) break;

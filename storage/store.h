@@ -11,6 +11,9 @@
 // daemon writes (klaxonctl alerts).
 #pragma once
 
+#include "pipeline/core/batch.h"
+#include "pipeline/core/result.h"
+
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -18,9 +21,6 @@
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include "pipeline/core/batch.h"
-#include "pipeline/core/result.h"
 
 namespace rocksdb {
 class DB;

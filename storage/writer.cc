@@ -1,11 +1,11 @@
 #include "storage/writer.h"
 
+#include "pipeline/core/clock.h"
+#include "pipeline/core/log.h"
+
 #include <chrono>
 #include <memory>
 #include <vector>
-
-#include "pipeline/core/clock.h"
-#include "pipeline/core/log.h"
 
 namespace klaxon {
 
@@ -15,7 +15,9 @@ GroupCommitWriter::GroupCommitWriter(Store& store, BoundedQueue<EncodedBlock>& i
 
 GroupCommitWriter::~GroupCommitWriter() { drain_and_stop(); }
 
-void GroupCommitWriter::start() { thread_ = std::thread([this] { run(); }); }
+void GroupCommitWriter::start() {
+  thread_ = std::thread([this] { run(); });
+}
 
 void GroupCommitWriter::drain_and_stop() {
   stopping_.store(true);
@@ -70,7 +72,8 @@ void GroupCommitWriter::run() {
     metrics_.persisted_raw_bytes->Increment(static_cast<double>(raw));
     metrics_.dead_letters->Increment(static_cast<double>(dead));
     metrics_.last_sequence->Set(static_cast<double>(store_.next_sequence()));
-    if (oldest > 0) metrics_.pipeline_latency_seconds->Observe(static_cast<double>(t1 - oldest) * 1e-9);
+    if (oldest > 0)
+      metrics_.pipeline_latency_seconds->Observe(static_cast<double>(t1 - oldest) * 1e-9);
   }
 }
 

@@ -7,14 +7,14 @@
 // was queued is durable.
 #pragma once
 
-#include <atomic>
-#include <functional>
-#include <thread>
-
 #include "pipeline/core/batch.h"
 #include "pipeline/core/metrics.h"
 #include "pipeline/core/queue.h"
 #include "storage/store.h"
+
+#include <atomic>
+#include <functional>
+#include <thread>
 
 namespace klaxon {
 

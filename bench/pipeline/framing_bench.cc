@@ -1,8 +1,8 @@
 // Framing throughput: octet-counted and LF-delimited streams of realistic alerts.
-#include <benchmark/benchmark.h>
-
 #include "bench/tools/alert_corpus.h"
 #include "pipeline/sources/framing.h"
+
+#include <benchmark/benchmark.h>
 
 namespace klaxon {
 namespace {
@@ -12,7 +12,8 @@ void run(benchmark::State& state, const std::string& stream, size_t messages) {
   for (auto _ : state) {
     SyslogFramer f(o);
     size_t frames = 0;
-    f.scan(stream, [&](size_t, size_t) { ++frames; }, [](RejectReason, size_t, size_t, size_t) {});
+    f.scan(
+        stream, [&](size_t, size_t) { ++frames; }, [](RejectReason, size_t, size_t, size_t) {});
     benchmark::DoNotOptimize(frames);
   }
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * messages));

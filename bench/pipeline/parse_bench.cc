@@ -1,8 +1,6 @@
 // Per-message cost of each step a worker does: syslog parse, JSON body mapping, SHA-256,
 // JSON encoding, and all of them together plus zstd block compression (what one worker
 // thread sustains).
-#include <benchmark/benchmark.h>
-
 #include "bench/tools/alert_corpus.h"
 #include "pipeline/core/alert_json.h"
 #include "pipeline/core/alert_record.h"
@@ -13,6 +11,8 @@
 #include "pipeline/stages/parse.h"
 #include "pipeline/stages/syslog_parse.h"
 
+#include <benchmark/benchmark.h>
+
 namespace klaxon {
 namespace {
 
@@ -21,7 +21,8 @@ struct Corpus {
   Corpus() {
     const auto msgs = bench::make_alerts({});
     for (const auto& m : msgs) {
-      frames.push_back(FrameRef{static_cast<uint32_t>(buffer.size()), static_cast<uint32_t>(m.size())});
+      frames.push_back(
+          FrameRef{static_cast<uint32_t>(buffer.size()), static_cast<uint32_t>(m.size())});
       buffer += m;
       bytes += m.size();
     }

@@ -1,13 +1,13 @@
 // Group-commit cost: blocks of N encoded alerts per RocksDB WriteBatch, with and without
 // fsync. Items = alerts. Runs against a temp directory on the data disk.
+#include "bench/tools/alert_corpus.h"
+#include "pipeline/core/block.h"
+#include "storage/store.h"
+
 #include <benchmark/benchmark.h>
 #include <unistd.h>
 
 #include <filesystem>
-
-#include "bench/tools/alert_corpus.h"
-#include "pipeline/core/block.h"
-#include "storage/store.h"
 
 namespace klaxon {
 namespace {
@@ -20,7 +20,8 @@ void BM_CommitBlock(benchmark::State& state) {
   BlockBuilder b(1);
   for (size_t i = 0; i < per_block; ++i) {
     const std::string& m = msgs[i % msgs.size()];
-    b.begin_record().append("{\"event\":{\"original\":\"" + m.substr(0, m.find('"')) + "\"},\"n\":" + std::to_string(i) + "," + m.substr(m.find('{') + 1));
+    b.begin_record().append("{\"event\":{\"original\":\"" + m.substr(0, m.find('"')) +
+                            "\"},\"n\":" + std::to_string(i) + "," + m.substr(m.find('{') + 1));
     b.end_record();
   }
   EncodedBlock block;
@@ -44,7 +45,12 @@ void BM_CommitBlock(benchmark::State& state) {
   store->reset();
   std::filesystem::remove_all(dir);
 }
-BENCHMARK(BM_CommitBlock)->Args({1, 1})->Args({1000, 1})->Args({4096, 1})->Args({4096, 0})->UseRealTime();
+BENCHMARK(BM_CommitBlock)
+    ->Args({1, 1})
+    ->Args({1000, 1})
+    ->Args({4096, 1})
+    ->Args({4096, 0})
+    ->UseRealTime();
 
 }  // namespace
 }  // namespace klaxon

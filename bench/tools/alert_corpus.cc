@@ -5,15 +5,19 @@
 namespace klaxon::bench {
 
 namespace {
-const char* kSignatures[] = {
-    "ET SCAN Potential SSH Scan", "ET POLICY Outgoing Basic Auth Base64 HTTP Password detected",
-    "ET MALWARE Possible Zbot Activity Common Download Pattern", "GPL ATTACK_RESPONSE id check returned root",
-    "ET WEB_SERVER Possible SQL Injection Attempt UNION SELECT", "ET DNS Query to a *.top domain - Likely Hostile"};
+const char* kSignatures[] = {"ET SCAN Potential SSH Scan",
+                             "ET POLICY Outgoing Basic Auth Base64 HTTP Password detected",
+                             "ET MALWARE Possible Zbot Activity Common Download Pattern",
+                             "GPL ATTACK_RESPONSE id check returned root",
+                             "ET WEB_SERVER Possible SQL Injection Attempt UNION SELECT",
+                             "ET DNS Query to a *.top domain - Likely Hostile"};
 const char* kCategories[] = {"Attempted Information Leak", "Potential Corporate Privacy Violation",
-                             "A Network Trojan was detected", "Potentially Bad Traffic", "Web Application Attack"};
-const char* kWazuh[] = {"sshd: authentication failed.", "sshd: brute force trying to get access to the system.",
-                        "Integrity checksum changed.", "PAM: Multiple failed logins in a small period of time.",
-                        "Web server 400 error code.", "Multiple web server 400 error codes from same source ip."};
+                             "A Network Trojan was detected", "Potentially Bad Traffic",
+                             "Web Application Attack"};
+const char* kWazuh[] = {
+    "sshd: authentication failed.", "sshd: brute force trying to get access to the system.",
+    "Integrity checksum changed.",  "PAM: Multiple failed logins in a small period of time.",
+    "Web server 400 error code.",   "Multiple web server 400 error codes from same source ip."};
 }  // namespace
 
 std::vector<std::string> make_alerts(const CorpusOptions& o) {
@@ -28,11 +32,12 @@ std::vector<std::string> make_alerts(const CorpusOptions& o) {
       continue;
     }
     const int host = static_cast<int>(pick(500));
-    const std::string src = "10." + std::to_string(pick(256)) + "." + std::to_string(pick(256)) + "." +
-                            std::to_string(1 + pick(254));
+    const std::string src = "10." + std::to_string(pick(256)) + "." + std::to_string(pick(256)) +
+                            "." + std::to_string(1 + pick(254));
     const std::string dst = "192.0.2." + std::to_string(1 + pick(254));
-    const std::string ts = "2026-11-23T08:" + std::to_string(10 + pick(50)) + ":" + std::to_string(10 + pick(50)) +
-                           "." + std::to_string(100000 + pick(900000));
+    const std::string ts = "2026-11-23T08:" + std::to_string(10 + pick(50)) + ":" +
+                           std::to_string(10 + pick(50)) + "." +
+                           std::to_string(100000 + pick(900000));
     std::string m;
     if (i % 3 != 2) {
       const size_t sig = pick(std::size(kSignatures));
@@ -43,22 +48,29 @@ std::vector<std::string> make_alerts(const CorpusOptions& o) {
           "\",\"src_port\":" + std::to_string(1024 + pick(60000)) + ",\"dest_ip\":\"" + dst +
           "\",\"dest_port\":" + std::to_string(pick(2) ? 22 : 443) +
           ",\"proto\":\"TCP\",\"alert\":{\"action\":\"allowed\",\"gid\":1,\"signature_id\":" +
-          std::to_string(2000000 + sig * 1117) + ",\"rev\":" + std::to_string(1 + pick(20)) + ",\"signature\":\"" +
-          kSignatures[sig] + "\",\"category\":\"" + kCategories[pick(std::size(kCategories))] +
-          "\",\"severity\":" + std::to_string(1 + pick(3)) + "},\"app_proto\":\"" + (pick(2) ? "ssh" : "tls") +
-          "\",\"flow\":{\"pkts_toserver\":" + std::to_string(pick(100)) + ",\"pkts_toclient\":" +
-          std::to_string(pick(100)) + ",\"bytes_toserver\":" + std::to_string(pick(100000)) +
+          std::to_string(2000000 + sig * 1117) + ",\"rev\":" + std::to_string(1 + pick(20)) +
+          ",\"signature\":\"" + kSignatures[sig] + "\",\"category\":\"" +
+          kCategories[pick(std::size(kCategories))] +
+          "\",\"severity\":" + std::to_string(1 + pick(3)) + "},\"app_proto\":\"" +
+          (pick(2) ? "ssh" : "tls") +
+          "\",\"flow\":{\"pkts_toserver\":" + std::to_string(pick(100)) +
+          ",\"pkts_toclient\":" + std::to_string(pick(100)) +
+          ",\"bytes_toserver\":" + std::to_string(pick(100000)) +
           ",\"bytes_toclient\":" + std::to_string(pick(100000)) + "}}";
     } else {
       const size_t rule = pick(std::size(kWazuh));
       m = "<132>1 " + ts + "Z wazuh-mgr wazuh - ALERT - {\"timestamp\":\"" + ts +
-          "-0000\",\"rule\":{\"level\":" + std::to_string(3 + pick(10)) + ",\"description\":\"" + kWazuh[rule] +
-          "\",\"id\":\"" + std::to_string(5700 + rule * 13) + "\",\"firedtimes\":" + std::to_string(1 + pick(50)) +
-          ",\"mail\":false,\"groups\":[\"syslog\",\"sshd\",\"authentication_failed\"]},\"agent\":{\"id\":\"" +
-          std::to_string(100 + host) + "\",\"name\":\"web-" + std::to_string(host) + "\",\"ip\":\"" + src +
-          "\"},\"manager\":{\"name\":\"wazuh-mgr\"},\"full_log\":\"Failed password for root from " + dst +
-          " port " + std::to_string(1024 + pick(60000)) +
-          " ssh2\",\"decoder\":{\"name\":\"sshd\"},\"data\":{\"srcip\":\"" + dst + "\",\"dstuser\":\"root\"},"
+          "-0000\",\"rule\":{\"level\":" + std::to_string(3 + pick(10)) + ",\"description\":\"" +
+          kWazuh[rule] + "\",\"id\":\"" + std::to_string(5700 + rule * 13) +
+          "\",\"firedtimes\":" + std::to_string(1 + pick(50)) +
+          ",\"mail\":false,\"groups\":[\"syslog\",\"sshd\",\"authentication_failed\"]},\"agent\":{"
+          "\"id\":\"" +
+          std::to_string(100 + host) + "\",\"name\":\"web-" + std::to_string(host) +
+          "\",\"ip\":\"" + src +
+          "\"},\"manager\":{\"name\":\"wazuh-mgr\"},\"full_log\":\"Failed password for root from " +
+          dst + " port " + std::to_string(1024 + pick(60000)) +
+          " ssh2\",\"decoder\":{\"name\":\"sshd\"},\"data\":{\"srcip\":\"" + dst +
+          "\",\"dstuser\":\"root\"},"
           "\"location\":\"/var/log/auth.log\"}";
     }
     out.push_back(std::move(m));

@@ -10,7 +10,7 @@
 namespace klaxon::bench {
 
 struct CorpusOptions {
-  size_t count = 10000;      // distinct messages generated
+  size_t count = 10000;          // distinct messages generated
   double duplicate_ratio = 0.0;  // share of messages that repeat an earlier one
   uint64_t seed = 42;
 };

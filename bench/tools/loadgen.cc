@@ -4,6 +4,8 @@
 //
 //   klaxon-loadgen --port 5514 --metrics-port 9780 --count 2000000 --connections 2
 //                  [--distinct 100000] [--dup-ratio 0.1] [--pid PID] [--framing octet|lf]
+#include "bench/tools/alert_corpus.h"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -19,8 +21,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include "bench/tools/alert_corpus.h"
 
 namespace {
 
@@ -98,14 +98,22 @@ int main(int argc, char** argv) {
   bool lf = false;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string k = argv[i], v = argv[i + 1];
-    if (k == "--port") port = static_cast<uint16_t>(std::stoi(v));
-    else if (k == "--metrics-port") metrics_port = static_cast<uint16_t>(std::stoi(v));
-    else if (k == "--count") count = std::stoull(v);
-    else if (k == "--connections") connections = std::stoull(v);
-    else if (k == "--distinct") distinct = std::stoull(v);
-    else if (k == "--dup-ratio") dup = std::stod(v);
-    else if (k == "--pid") pid = std::stoi(v);
-    else if (k == "--framing") lf = (v == "lf");
+    if (k == "--port")
+      port = static_cast<uint16_t>(std::stoi(v));
+    else if (k == "--metrics-port")
+      metrics_port = static_cast<uint16_t>(std::stoi(v));
+    else if (k == "--count")
+      count = std::stoull(v);
+    else if (k == "--connections")
+      connections = std::stoull(v);
+    else if (k == "--distinct")
+      distinct = std::stoull(v);
+    else if (k == "--dup-ratio")
+      dup = std::stod(v);
+    else if (k == "--pid")
+      pid = std::stoi(v);
+    else if (k == "--framing")
+      lf = (v == "lf");
     else {
       std::fprintf(stderr, "unknown option %s\n", k.c_str());
       return 2;
@@ -127,12 +135,14 @@ int main(int argc, char** argv) {
     ends.push_back(stream.size());
     msg_bytes += m.size();
   }
-  std::printf("corpus: %zu messages (%.0f bytes average, duplicate ratio %.2f), %s framing\n", msgs.size(),
-              static_cast<double>(msg_bytes) / static_cast<double>(msgs.size()), dup, lf ? "LF" : "octet-counted");
+  std::printf("corpus: %zu messages (%.0f bytes average, duplicate ratio %.2f), %s framing\n",
+              msgs.size(), static_cast<double>(msg_bytes) / static_cast<double>(msgs.size()), dup,
+              lf ? "LF" : "octet-counted");
 
   const double base = persisted(metrics_port);
   if (base < 0) {
-    std::fprintf(stderr, "cannot read klaxon_storage_persisted_alerts_total from port %u\n", metrics_port);
+    std::fprintf(stderr, "cannot read klaxon_storage_persisted_alerts_total from port %u\n",
+                 metrics_port);
     return 1;
   }
   std::vector<int> fds;
@@ -156,14 +166,16 @@ int main(int argc, char** argv) {
   const auto t_sent = std::chrono::steady_clock::now();
   const double target = base + static_cast<double>(count);
   double now = 0;
-  while ((now = persisted(metrics_port)) < target) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  while ((now = persisted(metrics_port)) < target)
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
   const auto t1 = std::chrono::steady_clock::now();
   const double secs = std::chrono::duration<double>(t1 - t0).count();
   const double sent_secs = std::chrono::duration<double>(t_sent - t0).count();
-  std::printf("sent %zu alerts over %zu connection(s) in %.3f s; all durable after %.3f s\n", count, connections,
-              sent_secs, secs);
-  std::printf("end-to-end: %.0f alerts/s, %.1f MB/s of messages\n", static_cast<double>(count) / secs,
-              static_cast<double>(count) * (static_cast<double>(msg_bytes) / msgs.size()) / secs / 1e6);
+  std::printf("sent %zu alerts over %zu connection(s) in %.3f s; all durable after %.3f s\n", count,
+              connections, sent_secs, secs);
+  std::printf(
+      "end-to-end: %.0f alerts/s, %.1f MB/s of messages\n", static_cast<double>(count) / secs,
+      static_cast<double>(count) * (static_cast<double>(msg_bytes) / msgs.size()) / secs / 1e6);
   if (pid) {
     const double cpu = cpu_seconds(pid) - cpu0;
     std::printf("klaxond: %.2f CPU seconds (%.2f cores busy), peak RSS %.1f MiB\n", cpu, cpu / secs,

@@ -6,11 +6,16 @@ namespace klaxon {
 
 const char* severity_name(Severity s) {
   switch (s) {
-    case Severity::kInfo: return "info";
-    case Severity::kLow: return "low";
-    case Severity::kMedium: return "medium";
-    case Severity::kHigh: return "high";
-    case Severity::kCritical: return "critical";
+    case Severity::kInfo:
+      return "info";
+    case Severity::kLow:
+      return "low";
+    case Severity::kMedium:
+      return "medium";
+    case Severity::kHigh:
+      return "high";
+    case Severity::kCritical:
+      return "critical";
   }
   return "info";
 }
@@ -52,19 +57,32 @@ bool severity_from_word(std::string_view w, Severity* out) {
   };
   // Syslog keywords, Falco priorities, Alertmanager conventions, Opsgenie priorities.
   static constexpr Entry kTable[] = {
-      {"critical", Severity::kCritical}, {"crit", Severity::kCritical},
-      {"emergency", Severity::kCritical}, {"emerg", Severity::kCritical},
-      {"alert", Severity::kCritical},    {"fatal", Severity::kCritical},
-      {"p1", Severity::kCritical},       {"high", Severity::kHigh},
-      {"error", Severity::kHigh},        {"err", Severity::kHigh},
-      {"major", Severity::kHigh},        {"p2", Severity::kHigh},
-      {"medium", Severity::kMedium},     {"warning", Severity::kMedium},
-      {"warn", Severity::kMedium},       {"moderate", Severity::kMedium},
-      {"p3", Severity::kMedium},         {"low", Severity::kLow},
-      {"notice", Severity::kLow},        {"minor", Severity::kLow},
-      {"p4", Severity::kLow},            {"info", Severity::kInfo},
-      {"informational", Severity::kInfo}, {"debug", Severity::kInfo},
-      {"none", Severity::kInfo},         {"p5", Severity::kInfo},
+      {"critical", Severity::kCritical},
+      {"crit", Severity::kCritical},
+      {"emergency", Severity::kCritical},
+      {"emerg", Severity::kCritical},
+      {"alert", Severity::kCritical},
+      {"fatal", Severity::kCritical},
+      {"p1", Severity::kCritical},
+      {"high", Severity::kHigh},
+      {"error", Severity::kHigh},
+      {"err", Severity::kHigh},
+      {"major", Severity::kHigh},
+      {"p2", Severity::kHigh},
+      {"medium", Severity::kMedium},
+      {"warning", Severity::kMedium},
+      {"warn", Severity::kMedium},
+      {"moderate", Severity::kMedium},
+      {"p3", Severity::kMedium},
+      {"low", Severity::kLow},
+      {"notice", Severity::kLow},
+      {"minor", Severity::kLow},
+      {"p4", Severity::kLow},
+      {"info", Severity::kInfo},
+      {"informational", Severity::kInfo},
+      {"debug", Severity::kInfo},
+      {"none", Severity::kInfo},
+      {"p5", Severity::kInfo},
   };
   for (const auto& e : kTable) {
     if (iequals(w, e.word)) {
@@ -77,36 +95,54 @@ bool severity_from_word(std::string_view w, Severity* out) {
 
 const char* transport_name(Transport t) {
   switch (t) {
-    case Transport::kUdp: return "udp";
-    case Transport::kTcp: return "tcp";
-    case Transport::kTls: return "tls";
-    case Transport::kKafka: return "kafka";
-    case Transport::kHttp: return "http";
-    case Transport::kStdin: return "stdin";
+    case Transport::kUdp:
+      return "udp";
+    case Transport::kTcp:
+      return "tcp";
+    case Transport::kTls:
+      return "tls";
+    case Transport::kKafka:
+      return "kafka";
+    case Transport::kHttp:
+      return "http";
+    case Transport::kStdin:
+      return "stdin";
   }
   return "unknown";
 }
 
 const char* syslog_format_name(SyslogFormat f) {
   switch (f) {
-    case SyslogFormat::kNone: return "none";
-    case SyslogFormat::kRfc5424: return "rfc5424";
-    case SyslogFormat::kRfc3164: return "rfc3164";
+    case SyslogFormat::kNone:
+      return "none";
+    case SyslogFormat::kRfc5424:
+      return "rfc5424";
+    case SyslogFormat::kRfc3164:
+      return "rfc3164";
   }
   return "none";
 }
 
 const char* reject_reason_name(RejectReason r) {
   switch (r) {
-    case RejectReason::kNone: return "none";
-    case RejectReason::kEmpty: return "empty";
-    case RejectReason::kTooLarge: return "too_large";
-    case RejectReason::kFraming: return "framing";
-    case RejectReason::kBadPri: return "bad_pri";
-    case RejectReason::kRfc5424: return "rfc5424";
-    case RejectReason::kInvalidUtf8: return "invalid_utf8";
-    case RejectReason::kJson: return "json";
-    case RejectReason::kQueueFull: return "queue_full";
+    case RejectReason::kNone:
+      return "none";
+    case RejectReason::kEmpty:
+      return "empty";
+    case RejectReason::kTooLarge:
+      return "too_large";
+    case RejectReason::kFraming:
+      return "framing";
+    case RejectReason::kBadPri:
+      return "bad_pri";
+    case RejectReason::kRfc5424:
+      return "rfc5424";
+    case RejectReason::kInvalidUtf8:
+      return "invalid_utf8";
+    case RejectReason::kJson:
+      return "json";
+    case RejectReason::kQueueFull:
+      return "queue_full";
   }
   return "unknown";
 }

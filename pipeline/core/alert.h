@@ -33,14 +33,14 @@ const char* syslog_format_name(SyslogFormat f);
 // Why a message was rejected. A bounded set: it is a metric label.
 enum class RejectReason : uint8_t {
   kNone = 0,
-  kEmpty,         // nothing left after stripping the trailer
-  kTooLarge,      // frame over max_message_size
-  kFraming,       // octet count malformed (too many digits, over the limit, not a number)
-  kBadPri,        // "<...>" present but not a valid PRI
-  kRfc5424,       // looks like RFC 5424 ("<PRI>1 ") but violates its grammar
-  kInvalidUtf8,   // bytes that must be UTF-8 are not (RFC 5424 MSG after a BOM)
-  kJson,          // body starts like JSON but is not valid JSON
-  kQueueFull,     // dropped for backpressure (UDP only; TCP pauses instead)
+  kEmpty,        // nothing left after stripping the trailer
+  kTooLarge,     // frame over max_message_size
+  kFraming,      // octet count malformed (too many digits, over the limit, not a number)
+  kBadPri,       // "<...>" present but not a valid PRI
+  kRfc5424,      // looks like RFC 5424 ("<PRI>1 ") but violates its grammar
+  kInvalidUtf8,  // bytes that must be UTF-8 are not (RFC 5424 MSG after a BOM)
+  kJson,         // body starts like JSON but is not valid JSON
+  kQueueFull,    // dropped for backpressure (UDP only; TCP pauses instead)
 };
 inline constexpr int kRejectReasonCount = 9;
 const char* reject_reason_name(RejectReason r);
@@ -70,7 +70,7 @@ struct SyslogFields {
   SyslogFormat format = SyslogFormat::kNone;
   int facility = -1;  // -1: the message had no PRI
   int severity = -1;
-  int version = 0;    // 1 for RFC 5424
+  int version = 0;  // 1 for RFC 5424
   std::string_view hostname, appname, procid, msgid;
   std::string_view structured_data;  // raw SD text, validated; empty for NILVALUE
   bool has_bom = false;

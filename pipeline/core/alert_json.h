@@ -3,9 +3,9 @@
 // it, klaxonctl prints it, and the alert log stores exactly these bytes.
 #pragma once
 
-#include <string>
-
 #include "pipeline/core/alert.h"
+
+#include <string>
 
 namespace klaxon {
 

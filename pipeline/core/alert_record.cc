@@ -11,15 +11,15 @@ enum : uint8_t { kHasTimestamp = 1, kBodyJson = 2, kHasBom = 4 };
 // The string fields, in record order. Adding a field means a new record version.
 template <typename A>
 auto string_fields(A& a) {
-  return std::array{&a.message,          &a.syslog.hostname,     &a.syslog.appname,
-                    &a.syslog.procid,    &a.syslog.msgid,        &a.syslog.structured_data,
-                    &a.event_kind,       &a.event_module,        &a.event_dataset,
-                    &a.event_action,     &a.event_category,      &a.rule_id,
-                    &a.rule_name,        &a.rule_category,       &a.host_name,
-                    &a.source_ip,        &a.destination_ip,      &a.network_transport,
+  return std::array{&a.message,          &a.syslog.hostname,      &a.syslog.appname,
+                    &a.syslog.procid,    &a.syslog.msgid,         &a.syslog.structured_data,
+                    &a.event_kind,       &a.event_module,         &a.event_dataset,
+                    &a.event_action,     &a.event_category,       &a.rule_id,
+                    &a.rule_name,        &a.rule_category,        &a.host_name,
+                    &a.source_ip,        &a.destination_ip,       &a.network_transport,
                     &a.network_protocol, &a.network_community_id, &a.user_name,
-                    &a.observer_vendor,  &a.observer_product,    &a.observer_name,
-                    &a.observer_type,    &a.ingest.peer,         &a.ingest.listener};
+                    &a.observer_vendor,  &a.observer_product,     &a.observer_name,
+                    &a.observer_type,    &a.ingest.peer,          &a.ingest.listener};
 }
 
 template <typename T>
@@ -82,7 +82,8 @@ struct Reader {
 
 void append_alert_record(const Alert& a, std::string& out) {
   out.push_back(static_cast<char>(kRecordVersion));
-  out.push_back(static_cast<char>((a.has_timestamp ? kHasTimestamp : 0) | (a.body_is_json ? kBodyJson : 0) |
+  out.push_back(static_cast<char>((a.has_timestamp ? kHasTimestamp : 0) |
+                                  (a.body_is_json ? kBodyJson : 0) |
                                   (a.syslog.has_bom ? kHasBom : 0)));
   out.push_back(static_cast<char>(a.severity));
   out.push_back(static_cast<char>(a.ingest.transport));
@@ -120,7 +121,8 @@ bool read_alert_record(std::string_view record, Alert& a) {
   const auto severity = r.get<uint8_t>();
   const auto transport = r.get<uint8_t>();
   const auto format = r.get<uint8_t>();
-  if (severity > static_cast<uint8_t>(Severity::kCritical) || transport > static_cast<uint8_t>(Transport::kStdin) ||
+  if (severity > static_cast<uint8_t>(Severity::kCritical) ||
+      transport > static_cast<uint8_t>(Transport::kStdin) ||
       format > static_cast<uint8_t>(SyslogFormat::kRfc3164)) {
     return false;
   }

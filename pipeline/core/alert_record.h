@@ -14,10 +14,10 @@
 // Encoding never allocates beyond appending to `out`; decoding returns views into the record.
 #pragma once
 
+#include "pipeline/core/alert.h"
+
 #include <string>
 #include <string_view>
-
-#include "pipeline/core/alert.h"
 
 namespace klaxon {
 

@@ -7,13 +7,13 @@
 // column family). A batch has one owner at a time; the queue hands ownership over.
 #pragma once
 
+#include "pipeline/core/alert.h"
+
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include "pipeline/core/alert.h"
 
 namespace klaxon {
 
@@ -29,9 +29,9 @@ struct FrameRef {
 // A message rejected before or during parsing, with a bounded sample of its bytes.
 struct Rejection {
   RejectReason reason = RejectReason::kNone;
-  std::string detail;   // "expecting ... [col N]"
-  std::string sample;   // the rejected bytes, at most kRejectSampleBytes
-  uint64_t size = 0;    // the full size of what was rejected
+  std::string detail;  // "expecting ... [col N]"
+  std::string sample;  // the rejected bytes, at most kRejectSampleBytes
+  uint64_t size = 0;   // the full size of what was rejected
   Transport transport = Transport::kTcp;
   std::string peer;
   std::string listener;
@@ -43,7 +43,7 @@ struct RawBatch {
   // Received bytes. It ends with kParsePadding bytes of slack after the last frame, so any
   // frame can be handed to simdjson in place.
   std::string buffer;
-  std::vector<FrameRef> frames;   // complete frames inside buffer
+  std::vector<FrameRef> frames;     // complete frames inside buffer
   std::vector<Rejection> rejected;  // framing-level rejections found while filling it
   Transport transport = Transport::kTcp;
   std::string peer;
@@ -61,10 +61,10 @@ struct RawBatch {
 // payload (after decompression) = count x (u32 little-endian length | alert record), the
 // record being alert_record.h's binary form.
 struct EncodedBlock {
-  uint32_t count = 0;           // alerts in the block
-  std::string bytes;            // header + (compressed) payload, ready to Put
+  uint32_t count = 0;  // alerts in the block
+  std::string bytes;   // header + (compressed) payload, ready to Put
   std::vector<Rejection> rejected;
-  uint64_t raw_bytes = 0;       // sum of the received frame sizes, for metrics
+  uint64_t raw_bytes = 0;          // sum of the received frame sizes, for metrics
   int64_t oldest_enqueued_ns = 0;  // monotonic time the oldest input entered the pipeline
 };
 

@@ -1,10 +1,10 @@
 #include "pipeline/core/block.h"
 
+#include "pipeline/core/result.h"
+
 #include <zstd.h>
 
 #include <cstring>
-
-#include "pipeline/core/result.h"
 
 namespace klaxon {
 
@@ -24,7 +24,8 @@ std::string& BlockBuilder::begin_record() {
 
 void BlockBuilder::end_record() {
   const auto len = static_cast<uint32_t>(payload_.size() - record_start_ - 4);
-  for (int i = 0; i < 4; ++i) payload_[record_start_ + i] = static_cast<char>((len >> (8 * i)) & 0xFF);
+  for (int i = 0; i < 4; ++i)
+    payload_[record_start_ + i] = static_cast<char>((len >> (8 * i)) & 0xFF);
   ++count_;
 }
 

@@ -2,12 +2,12 @@
 // reads one. Workers build blocks; storage and klaxonctl read them.
 #pragma once
 
+#include "pipeline/core/batch.h"
+
 #include <cstdint>
 #include <functional>
 #include <string>
 #include <string_view>
-
-#include "pipeline/core/batch.h"
 
 struct ZSTD_CCtx_s;
 

@@ -22,7 +22,7 @@ size_t utf8_sequence(std::string_view s, size_t i) {
   if (b0 >= 0xE0 && b0 <= 0xEF) {
     if (!cont(1) || !cont(2)) return 0;
     const auto b1 = static_cast<unsigned char>(s[i + 1]);
-    if (b0 == 0xE0 && b1 < 0xA0) return 0;  // overlong
+    if (b0 == 0xE0 && b1 < 0xA0) return 0;   // overlong
     if (b0 == 0xED && b1 >= 0xA0) return 0;  // surrogate
     return 3;
   }
@@ -65,11 +65,21 @@ void append_escaped(std::string& out, std::string_view s) {
       out.push_back(static_cast<char>(c - 'A' + 'a'));
     } else {
       switch (c) {
-        case '"': out.append("\\\""); break;
-        case '\\': out.append("\\\\"); break;
-        case '\n': out.append("\\n"); break;
-        case '\r': out.append("\\r"); break;
-        case '\t': out.append("\\t"); break;
+        case '"':
+          out.append("\\\"");
+          break;
+        case '\\':
+          out.append("\\\\");
+          break;
+        case '\n':
+          out.append("\\n");
+          break;
+        case '\r':
+          out.append("\\r");
+          break;
+        case '\t':
+          out.append("\\t");
+          break;
         default:
           out.append("\\u00");
           out.push_back(kHex[c >> 4]);
@@ -86,7 +96,9 @@ void append_escaped(std::string& out, std::string_view s) {
 }  // namespace
 
 void append_json_string(std::string& out, std::string_view s) { append_escaped<false>(out, s); }
-void append_json_string_lower(std::string& out, std::string_view s) { append_escaped<true>(out, s); }
+void append_json_string_lower(std::string& out, std::string_view s) {
+  append_escaped<true>(out, s);
+}
 
 void append_base64(std::string& out, std::string_view bytes) {
   static constexpr char kAlphabet[] =

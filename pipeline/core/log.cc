@@ -1,12 +1,12 @@
 #include "pipeline/core/log.h"
 
-#include <atomic>
-#include <cstdio>
-#include <mutex>
-
 #include "pipeline/core/clock.h"
 #include "pipeline/core/json_writer.h"
 #include "pipeline/stages/syslog_parse.h"
+
+#include <atomic>
+#include <cstdio>
+#include <mutex>
 
 namespace klaxon {
 namespace {
@@ -16,10 +16,14 @@ std::mutex g_mu;
 
 const char* level_name(LogLevel l) {
   switch (l) {
-    case LogLevel::kDebug: return "debug";
-    case LogLevel::kInfo: return "info";
-    case LogLevel::kWarn: return "warn";
-    case LogLevel::kError: return "error";
+    case LogLevel::kDebug:
+      return "debug";
+    case LogLevel::kInfo:
+      return "info";
+    case LogLevel::kWarn:
+      return "warn";
+    case LogLevel::kError:
+      return "error";
   }
   return "info";
 }
@@ -43,11 +47,16 @@ void log_configure(LogLevel min_level, bool json) {
 }
 
 bool parse_log_level(std::string_view w, LogLevel* out) {
-  if (w == "debug") *out = LogLevel::kDebug;
-  else if (w == "info") *out = LogLevel::kInfo;
-  else if (w == "warn" || w == "warning") *out = LogLevel::kWarn;
-  else if (w == "error") *out = LogLevel::kError;
-  else return false;
+  if (w == "debug")
+    *out = LogLevel::kDebug;
+  else if (w == "info")
+    *out = LogLevel::kInfo;
+  else if (w == "warn" || w == "warning")
+    *out = LogLevel::kWarn;
+  else if (w == "error")
+    *out = LogLevel::kError;
+  else
+    return false;
   return true;
 }
 

@@ -4,7 +4,8 @@ namespace klaxon {
 
 namespace {
 prometheus::Histogram::BucketBoundaries latency_buckets() {
-  return {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5};
+  return {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+          0.05,   0.1,     0.25,   0.5,   1,      2.5,   5};
 }
 }  // namespace
 
@@ -65,7 +66,8 @@ PipelineMetrics::PipelineMetrics(prometheus::Registry& registry) {
                               .Register(registry);
   for (int r = 1; r < kRejectReasonCount; ++r) {
     if (static_cast<RejectReason>(r) == RejectReason::kQueueFull) continue;
-    rejected[r] = &rejected_family.Add({{"reason", reject_reason_name(static_cast<RejectReason>(r))}});
+    rejected[r] =
+        &rejected_family.Add({{"reason", reject_reason_name(static_cast<RejectReason>(r))}});
   }
   parse_batch_seconds = &BuildHistogram()
                              .Name("klaxon_parse_batch_duration_seconds")

@@ -6,15 +6,15 @@
 // base units); the full list is in daemon/README.md.
 #pragma once
 
-#include <array>
-#include <memory>
+#include "pipeline/core/alert.h"
 
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
-#include "pipeline/core/alert.h"
+#include <array>
+#include <memory>
 
 namespace klaxon {
 

@@ -7,13 +7,13 @@
 // Any number of producer and consumer threads.
 #pragma once
 
+#include <boost/lockfree/queue.hpp>
+
 #include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <memory>
 #include <semaphore>
-
-#include <boost/lockfree/queue.hpp>
 
 namespace klaxon {
 

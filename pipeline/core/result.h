@@ -21,7 +21,7 @@ enum class ErrorCode {
   kIo,               // the OS or a socket failed
   kStorage,          // RocksDB said no
   kNotFound,
-  kUnavailable,      // try again later (full queue, shutting down)
+  kUnavailable,  // try again later (full queue, shutting down)
   kInternal,
 };
 
@@ -34,12 +34,14 @@ struct Error {
   std::string to_string() const { return std::string(error_code_name(code)) + ": " + message; }
 };
 
-inline Error make_error(ErrorCode code, std::string message) { return Error{code, std::move(message)}; }
+inline Error make_error(ErrorCode code, std::string message) {
+  return Error{code, std::move(message)};
+}
 
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : v_(std::move(value)) {}      // NOLINT(google-explicit-constructor)
   Result(Error error) : v_(std::move(error)) {}  // NOLINT(google-explicit-constructor)
 
   bool has_value() const { return v_.index() == 0; }
@@ -62,7 +64,8 @@ template <>
 class [[nodiscard]] Result<void> {
  public:
   Result() = default;
-  Result(Error error) : error_(std::move(error)), ok_(false) {}  // NOLINT(google-explicit-constructor)
+  Result(Error error)
+      : error_(std::move(error)), ok_(false) {}  // NOLINT(google-explicit-constructor)
 
   bool has_value() const { return ok_; }
   explicit operator bool() const { return ok_; }
@@ -79,18 +82,18 @@ inline Status ok_status() { return Status(); }
 }  // namespace klaxon
 
 // TRY(expr): return the error of a failed Result from the enclosing function.
-#define KLAXON_TRY(expr)                                    \
-  do {                                                      \
-    auto&& klaxon_try_r_ = (expr);                          \
+#define KLAXON_TRY(expr)                                          \
+  do {                                                            \
+    auto&& klaxon_try_r_ = (expr);                                \
     if (!klaxon_try_r_.has_value()) return klaxon_try_r_.error(); \
   } while (0)
 
 // CHECK stays on in release builds: a broken invariant aborts loudly instead of corrupting
 // the record.
-#define KLAXON_CHECK(cond)                                                              \
-  do {                                                                                  \
-    if (!(cond)) {                                                                      \
+#define KLAXON_CHECK(cond)                                                                    \
+  do {                                                                                        \
+    if (!(cond)) {                                                                            \
       std::fprintf(stderr, "klaxon: check failed: %s at %s:%d\n", #cond, __FILE__, __LINE__); \
-      std::abort();                                                                     \
-    }                                                                                   \
+      std::abort();                                                                           \
+    }                                                                                         \
   } while (0)

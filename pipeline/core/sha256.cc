@@ -1,8 +1,8 @@
 #include "pipeline/core/sha256.h"
 
-#include <openssl/evp.h>
-
 #include "pipeline/core/result.h"
+
+#include <openssl/evp.h>
 
 namespace klaxon {
 

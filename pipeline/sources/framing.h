@@ -15,11 +15,11 @@
 // One framer per connection, used by that connection's I/O thread only.
 #pragma once
 
+#include "pipeline/core/alert.h"
+
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
-
-#include "pipeline/core/alert.h"
 
 namespace klaxon {
 
@@ -78,8 +78,10 @@ inline size_t SyslogFramer::find_delimiter(std::string_view buf, size_t from) co
       const size_t p = buf.find('\n', from);
       return p;
     }
-    case FrameDelimiter::kNul: return buf.find('\0', from);
-    case FrameDelimiter::kLfOrNul: return buf.find_first_of(std::string_view("\n\0", 2), from);
+    case FrameDelimiter::kNul:
+      return buf.find('\0', from);
+    case FrameDelimiter::kLfOrNul:
+      return buf.find_first_of(std::string_view("\n\0", 2), from);
   }
   return std::string_view::npos;
 }

@@ -1,9 +1,9 @@
 #include "pipeline/sources/syslog_tcp.h"
 
-#include <cstring>
-
 #include "pipeline/core/clock.h"
 #include "pipeline/core/log.h"
+
+#include <cstring>
 
 namespace klaxon {
 
@@ -75,7 +75,8 @@ class SyslogTcpSession : public std::enable_shared_from_this<SyslogTcpSession> {
       const auto idle = std::chrono::steady_clock::now() - self->last_activity_;
       if (idle >= timeout) {
         self->source_.tm_.connections_idle_closed->Increment();
-        log_event(LogLevel::kInfo, "syslog_tcp", "closing idle connection", {{"peer", self->peer_}});
+        log_event(LogLevel::kInfo, "syslog_tcp", "closing idle connection",
+                  {{"peer", self->peer_}});
         self->close();
       } else {
         self->wait_idle(timeout - idle);
@@ -90,11 +91,13 @@ class SyslogTcpSession : public std::enable_shared_from_this<SyslogTcpSession> {
     const size_t max_frame = source_.options_.framer.max_message_size + kMaxCountDigits + 2;
     const size_t want = std::max(source_.options_.read_buffer, max_frame);
     if (buffer_.size() - used_ < 4096 || (last_read_filled_ && buffer_.size() < want)) {
-      buffer_.resize(std::min(std::max(buffer_.size() * 2, used_ + 4096), std::max(want, used_ + 4096)));
+      buffer_.resize(
+          std::min(std::max(buffer_.size() * 2, used_ + 4096), std::max(want, used_ + 4096)));
     }
-    socket_.async_read_some(
-        asio::buffer(buffer_.data() + used_, buffer_.size() - used_),
-        [self = shared_from_this()](boost::system::error_code ec, size_t n) { self->on_read(ec, n); });
+    socket_.async_read_some(asio::buffer(buffer_.data() + used_, buffer_.size() - used_),
+                            [self = shared_from_this()](boost::system::error_code ec, size_t n) {
+                              self->on_read(ec, n);
+                            });
   }
 
   void on_read(boost::system::error_code ec, size_t n) {
@@ -108,7 +111,8 @@ class SyslogTcpSession : public std::enable_shared_from_this<SyslogTcpSession> {
     if (ec) {
       if (ec != asio::error::eof && ec != asio::error::operation_aborted &&
           ec != asio::error::connection_reset) {
-        log_event(LogLevel::kWarn, "syslog_tcp", "read failed", {{"peer", peer_}, {"error", ec.message()}});
+        log_event(LogLevel::kWarn, "syslog_tcp", "read failed",
+                  {{"peer", peer_}, {"error", ec.message()}});
       }
       if (ec == asio::error::eof) frame(true);
       closing_ = true;
@@ -236,8 +240,8 @@ Result<tcp::endpoint> parse_endpoint(const std::string& text) {
   boost::system::error_code ec;
   const auto addr = asio::ip::make_address(host, ec);
   if (ec) return make_error(ErrorCode::kInvalidArgument, "not an IP address: \"" + host + "\"");
-  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos ||
-      std::stoul(port) > 65535) {
+  if (port.empty() || port.size() > 5 ||
+      port.find_first_not_of("0123456789") != std::string::npos || std::stoul(port) > 65535) {
     return make_error(ErrorCode::kInvalidArgument, "not a port (0-65535): \"" + port + "\"");
   }
   return tcp::endpoint(addr, static_cast<uint16_t>(std::stoul(port)));
@@ -266,8 +270,9 @@ Status SyslogTcpSource::start() {
   if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) return make_error(ErrorCode::kIo, "cannot listen (" + where + "): " + ec.message());
   bound_port_ = acceptor_.local_endpoint(ec).port();
-  log_event(LogLevel::kInfo, "syslog_tcp", "listening",
-            {{"listener", options_.name}, {"address", endpoint_text(acceptor_.local_endpoint(ec))}});
+  log_event(
+      LogLevel::kInfo, "syslog_tcp", "listening",
+      {{"listener", options_.name}, {"address", endpoint_text(acceptor_.local_endpoint(ec))}});
   do_accept();
   return ok_status();
 }

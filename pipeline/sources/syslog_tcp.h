@@ -8,21 +8,22 @@
 // Connections over max_connections are closed at once; idle ones after idle_timeout.
 #pragma once
 
+// clang-format off
 #include <utility>  // before Asio: Boost 1.74 headers need it with g++ 12
-
 #include <boost/asio.hpp>
-
-#include <chrono>
-#include <cstdint>
-#include <memory>
-#include <string>
-#include <unordered_set>
+// clang-format on
 
 #include "pipeline/core/batch.h"
 #include "pipeline/core/metrics.h"
 #include "pipeline/core/queue.h"
 #include "pipeline/core/result.h"
 #include "pipeline/sources/framing.h"
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_set>
 
 namespace klaxon {
 

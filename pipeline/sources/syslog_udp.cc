@@ -20,7 +20,10 @@ constexpr size_t kMaxDatagram = 65536;
 
 SyslogUdpSource::SyslogUdpSource(asio::io_context& io, SyslogUdpOptions options,
                                  BoundedQueue<RawBatch>& out, PipelineMetrics& metrics)
-    : options_(std::move(options)), out_(out), tm_(metrics.transport(Transport::kUdp)), socket_(io) {
+    : options_(std::move(options)),
+      out_(out),
+      tm_(metrics.transport(Transport::kUdp)),
+      socket_(io) {
   datagram_.resize(kMaxDatagram);
 }
 
@@ -34,9 +37,11 @@ Status SyslogUdpSource::start() {
   if (!ec) socket_.bind(ep, ec);
   if (ec) return make_error(ErrorCode::kIo, "cannot bind (" + where + "): " + ec.message());
   boost::system::error_code ignored;
-  socket_.set_option(asio::socket_base::receive_buffer_size(options_.receive_buffer_bytes), ignored);
+  socket_.set_option(asio::socket_base::receive_buffer_size(options_.receive_buffer_bytes),
+                     ignored);
   socket_.non_blocking(true, ec);
-  if (ec) return make_error(ErrorCode::kIo, "cannot set non-blocking (" + where + "): " + ec.message());
+  if (ec)
+    return make_error(ErrorCode::kIo, "cannot set non-blocking (" + where + "): " + ec.message());
   bound_port_ = socket_.local_endpoint(ec).port();
   log_event(LogLevel::kInfo, "syslog_udp", "listening",
             {{"listener", options_.name}, {"address", endpoint_text(socket_.local_endpoint(ec))}});
@@ -100,7 +105,8 @@ void SyslogUdpSource::drain() {
     if (d.size() > options_.max_message_size) {
       Rejection r;
       r.reason = RejectReason::kTooLarge;
-      r.detail = "datagram over max_message_size (" + std::to_string(options_.max_message_size) + " bytes)";
+      r.detail = "datagram over max_message_size (" + std::to_string(options_.max_message_size) +
+                 " bytes)";
       r.sample.assign(d.substr(0, kRejectSampleBytes));
       r.size = d.size();
       r.transport = Transport::kUdp;

@@ -8,16 +8,17 @@
 // stripped, as syslog-ng and rsyslog end datagrams with LF.
 #pragma once
 
+// clang-format off
 #include <utility>  // before Asio: Boost 1.74 headers need it with g++ 12
-
 #include <boost/asio.hpp>
-
-#include <string>
+// clang-format on
 
 #include "pipeline/core/batch.h"
 #include "pipeline/core/metrics.h"
 #include "pipeline/core/queue.h"
 #include "pipeline/core/result.h"
+
+#include <string>
 
 namespace klaxon {
 
@@ -37,7 +38,9 @@ class SyslogUdpSource {
   Status start();
   uint16_t port() const { return bound_port_; }
   void stop();  // I/O thread only
-  void update_limits(const SyslogUdpOptions& options) { options_.max_message_size = options.max_message_size; }
+  void update_limits(const SyslogUdpOptions& options) {
+    options_.max_message_size = options.max_message_size;
+  }
 
  private:
   void wait_readable();

@@ -1,9 +1,9 @@
 #include "pipeline/stages/json_map.h"
 
-#include <cstdint>
-
 #include "pipeline/core/batch.h"
 #include "pipeline/stages/syslog_parse.h"
+
+#include <cstdint>
 
 namespace klaxon {
 namespace {
@@ -23,7 +23,8 @@ ParseStatus json_fail(const char* what) { return ParseStatus::fail(RejectReason:
 // through).
 simdjson::error_code string_of(od::value v, std::string_view& out) {
   std::string_view tok = v.raw_json_token();
-  while (!tok.empty() && (tok.back() == ' ' || tok.back() == '\n' || tok.back() == '\r' || tok.back() == '\t')) {
+  while (!tok.empty() &&
+         (tok.back() == ' ' || tok.back() == '\n' || tok.back() == '\r' || tok.back() == '\t')) {
     tok.remove_suffix(1);
   }
   if (tok.size() >= 2 && tok.front() == '"' && tok.back() == '"') {
@@ -106,8 +107,8 @@ simdjson::error_code scalar_text(od::value v, std::string_view& out) {
     od::number n;
     std::string_view raw = v.raw_json_token();
     if (auto e = v.get_number().get(n)) return e;
-    while (!raw.empty() && (raw.back() == ' ' || raw.back() == '\n' || raw.back() == '\r' ||
-                            raw.back() == '\t'))
+    while (!raw.empty() &&
+           (raw.back() == ' ' || raw.back() == '\n' || raw.back() == '\r' || raw.back() == '\t'))
       raw.remove_suffix(1);
     out = raw;
     return simdjson::SUCCESS;
@@ -205,7 +206,8 @@ simdjson::error_code Mapping::field(std::string_view key, od::value v, Ctx ctx, 
         if (is_object()) return nested(Ctx::kAlert);
         return validate(v, depth);
       }
-      if (key == "src_ip" || key == "source_ip" || key == "source.ip") return text_into(alert.source_ip);
+      if (key == "src_ip" || key == "source_ip" || key == "source.ip")
+        return text_into(alert.source_ip);
       if (key == "dest_ip" || key == "destination_ip" || key == "dst_ip" || key == "destination.ip")
         return text_into(alert.destination_ip);
       if (key == "src_port" || key == "source_port" || key == "source.port")
@@ -238,7 +240,8 @@ simdjson::error_code Mapping::field(std::string_view key, od::value v, Ctx ctx, 
         if (is_object()) return nested(Ctx::kRule);
         return text_into(alert.rule_name);
       }
-      if (key == "rule_id" || key == "rule.id" || key == "signature_id") return text_into(alert.rule_id);
+      if (key == "rule_id" || key == "rule.id" || key == "signature_id")
+        return text_into(alert.rule_id);
       if (key == "rule_name" || key == "rule.name" || key == "signature" || key == "title" ||
           key == "alertname")
         return text_into(alert.rule_name);

@@ -8,11 +8,11 @@
 // One mapper per worker thread; not thread-safe.
 #pragma once
 
-#include <string_view>
+#include "pipeline/core/alert.h"
 
 #include <simdjson.h>
 
-#include "pipeline/core/alert.h"
+#include <string_view>
 
 namespace klaxon {
 

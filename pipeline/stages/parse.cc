@@ -1,11 +1,11 @@
 #include "pipeline/stages/parse.h"
 
+#include "pipeline/core/alert_record.h"
+#include "pipeline/core/clock.h"
+
 #include <chrono>
 #include <cstring>
 #include <functional>
-
-#include "pipeline/core/alert_record.h"
-#include "pipeline/core/clock.h"
 
 namespace klaxon {
 
@@ -100,11 +100,13 @@ void ParseStage::run(int /*index*/) {
     builder.finish(*block);
     metrics_.parse_accepted->Increment(static_cast<double>(accepted));
     for (int r = 1; r < kRejectReasonCount; ++r) {
-      if (rejected[r] && metrics_.rejected[r]) metrics_.rejected[r]->Increment(static_cast<double>(rejected[r]));
+      if (rejected[r] && metrics_.rejected[r])
+        metrics_.rejected[r]->Increment(static_cast<double>(rejected[r]));
       rejected[r] = 0;
     }
     accepted = 0;
-    metrics_.parse_batch_seconds->Observe(static_cast<double>(monotonic_ns() - block_started) * 1e-9);
+    metrics_.parse_batch_seconds->Observe(static_cast<double>(monotonic_ns() - block_started) *
+                                          1e-9);
     // Backpressure: wait for the writer rather than drop anything already accepted.
     while (!out_.try_push(block)) std::this_thread::sleep_for(std::chrono::microseconds(200));
     block = std::make_unique<EncodedBlock>();

@@ -8,13 +8,6 @@
 // fills the parse queue, which pauses the TCP readers: backpressure end to end.
 #pragma once
 
-#include <atomic>
-#include <memory>
-#include <mutex>
-#include <string>
-#include <thread>
-#include <vector>
-
 #include "pipeline/core/alert.h"
 #include "pipeline/core/batch.h"
 #include "pipeline/core/block.h"
@@ -23,6 +16,13 @@
 #include "pipeline/core/sha256.h"
 #include "pipeline/stages/json_map.h"
 #include "pipeline/stages/syslog_parse.h"
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
 
 namespace klaxon {
 
@@ -74,7 +74,7 @@ class ParseStage {
   PipelineMetrics& metrics_;
   std::atomic<bool> stopping_{false};
   std::vector<std::thread> threads_;
-  std::mutex options_mu_;               // guards options_.parse after start()
+  std::mutex options_mu_;  // guards options_.parse after start()
   std::atomic<uint64_t> options_version_{0};
 };
 

@@ -24,16 +24,21 @@ struct Bad {
 TEST(Config, ErrorsNameTheFileTheKeyAndWhatWasExpected) {
   const Bad cases[] = {
       {"data_dir: x\nhttp:\n  listen: nope\n", "f.yaml: http.listen: expected host:port"},
-      {"sources:\n  s:\n    type: syslog_tcp\n    max_conections: 3\n", "sources.s.max_conections: unknown key"},
-      {"sources:\n  s:\n    type: syslog_tcp\n    max_message_size: 10GiB\n", "sources.s.max_message_size: expected a size from"},
-      {"sources:\n  s:\n    type: syslog_tcp\n    idle_timeout: soon\n", "sources.s.idle_timeout: expected a duration"},
-      {"sources:\n  s:\n    type: carrier_pigeon\n", "sources.s.type: expected syslog_tcp or syslog_udp"},
+      {"sources:\n  s:\n    type: syslog_tcp\n    max_conections: 3\n",
+       "sources.s.max_conections: unknown key"},
+      {"sources:\n  s:\n    type: syslog_tcp\n    max_message_size: 10GiB\n",
+       "sources.s.max_message_size: expected a size from"},
+      {"sources:\n  s:\n    type: syslog_tcp\n    idle_timeout: soon\n",
+       "sources.s.idle_timeout: expected a duration"},
+      {"sources:\n  s:\n    type: carrier_pigeon\n",
+       "sources.s.type: expected syslog_tcp or syslog_udp"},
       {"storage:\n  sync: sometimes\n", "storage.sync: expected commit"},
       {"parse:\n  timezone: CET\n", "parse.timezone: expected a UTC offset"},
       {"log:\n  level: loud\n", "log.level: expected debug"},
       {"colour: blue\n", "f.yaml: colour: unknown key"},
       {"a: [\n", "f.yaml:"},
-      {"sources:\n  a:\n    type: syslog_tcp\n    listen: 127.0.0.1:1\n  b:\n    type: syslog_tcp\n    listen: 127.0.0.1:1\n",
+      {"sources:\n  a:\n    type: syslog_tcp\n    listen: 127.0.0.1:1\n  b:\n    type: "
+       "syslog_tcp\n    listen: 127.0.0.1:1\n",
        "already listens"},
       {"sources:\n  s:\n    type: syslog_udp\n    listen: 1.2.3.4:70000\n", "not a port"},
   };
@@ -61,7 +66,8 @@ TEST(Config, SizesDurationsAndRestartOnlyKeys) {
   ASSERT_TRUE(a.has_value()) << a.error().message;
   EXPECT_EQ(a->tcp[0].framer.max_message_size, 1u << 20);
   EXPECT_EQ(a->tcp[0].idle_timeout.count(), 250);
-  auto b = parse_config("sources:\n  t:\n    type: syslog_tcp\n    listen: 127.0.0.1:1\n", "b.yaml");
+  auto b =
+      parse_config("sources:\n  t:\n    type: syslog_tcp\n    listen: 127.0.0.1:1\n", "b.yaml");
   ASSERT_TRUE(b.has_value());
   const auto changes = restart_required_changes(*a, *b);
   ASSERT_EQ(changes.size(), 1u);

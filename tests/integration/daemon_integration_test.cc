@@ -1,8 +1,10 @@
 // End-to-end tests: a real klaxond process, real clients (syslog-ng, logger), real sockets,
 // the real store read back with klaxonctl. Each test gets its own ports and data directory.
+#include "tests/support/test_support.h"
+
 #include <gtest/gtest.h>
-#include <simdjson.h>
 #include <signal.h>
+#include <simdjson.h>
 #include <unistd.h>
 
 #include <map>
@@ -10,8 +12,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include "tests/support/test_support.h"
 
 namespace klaxon {
 namespace {
@@ -31,13 +31,14 @@ class Daemon {
         tcp_port_(test::free_tcp_port()),
         udp_port_(test::free_udp_port()),
         http_port_(test::free_tcp_port()) {
-    config_ = "data_dir: " + dir_ + "/data\n" +
-              "http:\n  listen: 127.0.0.1:" + std::to_string(http_port_) + "\n" +
-              "sources:\n"
-              "  syslog_tcp:\n    type: syslog_tcp\n    listen: 127.0.0.1:" + std::to_string(tcp_port_) + "\n" +
-              tcp_extra +
-              "  syslog_udp:\n    type: syslog_udp\n    listen: 127.0.0.1:" + std::to_string(udp_port_) + "\n" +
-              udp_extra + extra_sources + "log:\n  level: info\n";
+    config_ =
+        "data_dir: " + dir_ + "/data\n" +
+        "http:\n  listen: 127.0.0.1:" + std::to_string(http_port_) + "\n" +
+        "sources:\n"
+        "  syslog_tcp:\n    type: syslog_tcp\n    listen: 127.0.0.1:" +
+        std::to_string(tcp_port_) + "\n" + tcp_extra +
+        "  syslog_udp:\n    type: syslog_udp\n    listen: 127.0.0.1:" + std::to_string(udp_port_) +
+        "\n" + udp_extra + extra_sources + "log:\n  level: info\n";
     test::write_file(config_path(), config_);
   }
 
@@ -50,11 +51,14 @@ class Daemon {
   void start() {
     proc_ = std::make_unique<test::Process>(
         std::vector<std::string>{klaxond_path(), "--config", config_path()}, dir_ + "/klaxond");
-    ASSERT_TRUE(test::wait_until([&] {
-      int status = 0;
-      test::http_get(http_port_, "/readyz", &status);
-      return status == 200;
-    }, 10s)) << proc_->stderr_text();
+    ASSERT_TRUE(test::wait_until(
+        [&] {
+          int status = 0;
+          test::http_get(http_port_, "/readyz", &status);
+          return status == 200;
+        },
+        10s))
+        << proc_->stderr_text();
   }
 
   std::string metrics() const { return test::http_get(http_port_, "/metrics"); }
@@ -131,7 +135,8 @@ Fields fields_of(const std::string& json) {
 }
 
 TEST(Integration, SyslogNgNetworkAndSyslogDriversEachMessageStoredOnce) {
-  if (test::run_shell("command -v syslog-ng >/dev/null") != 0) GTEST_SKIP() << "syslog-ng not installed";
+  if (test::run_shell("command -v syslog-ng >/dev/null") != 0)
+    GTEST_SKIP() << "syslog-ng not installed";
   TempDir dir;
   Daemon d(dir);
   d.start();
@@ -144,21 +149,33 @@ TEST(Integration, SyslogNgNetworkAndSyslogDriversEachMessageStoredOnce) {
   test::write_file(dir.path() + "/net.log", net_lines);
   test::write_file(dir.path() + "/sys.log", sys_lines);
   const std::string port = std::to_string(d.tcp_port());
-  test::write_file(dir.path() + "/syslog-ng.conf",
-                   "@version: 3.38\n"
-                   "options { use-dns(no); dns-cache(no); keep-hostname(yes); stats-freq(0); };\n"
-                   "source s_net { file(\"" + dir.path() + "/net.log\" follow-freq(0.1) flags(no-parse) program-override(\"netapp\")); };\n"
-                   "source s_sys { file(\"" + dir.path() + "/sys.log\" follow-freq(0.1) flags(no-parse) program-override(\"sysapp\")); };\n"
-                   // network(): RFC 3164, LF-framed. syslog(): RFC 5424, octet-counted with the LF inside the count.
-                   "destination d_net { network(\"127.0.0.1\" port(" + port + ") transport(\"tcp\") persist-name(\"net\")); };\n"
-                   "destination d_sys { syslog(\"127.0.0.1\" port(" + port + ") transport(\"tcp\") persist-name(\"sys\")); };\n"
-                   "log { source(s_net); destination(d_net); };\n"
-                   "log { source(s_sys); destination(d_sys); };\n");
-  test::Process sng({"syslog-ng", "-F", "--no-caps", "-f", dir.path() + "/syslog-ng.conf",
-                     "--persist-file=" + dir.path() + "/sng.persist", "--pidfile=" + dir.path() + "/sng.pid",
-                     "--control=" + dir.path() + "/sng.ctl"},
-                    dir.path() + "/syslog-ng");
-  ASSERT_TRUE(d.wait_persisted(2 * kN, 30s)) << "persisted " << d.persisted() << "\n" << sng.stderr_text();
+  test::write_file(
+      dir.path() + "/syslog-ng.conf",
+      "@version: 3.38\n"
+      "options { use-dns(no); dns-cache(no); keep-hostname(yes); stats-freq(0); };\n"
+      "source s_net { file(\"" +
+          dir.path() +
+          "/net.log\" follow-freq(0.1) flags(no-parse) program-override(\"netapp\")); };\n"
+          "source s_sys { file(\"" +
+          dir.path() +
+          "/sys.log\" follow-freq(0.1) flags(no-parse) program-override(\"sysapp\")); };\n"
+          // network(): RFC 3164, LF-framed. syslog(): RFC 5424, octet-counted with the LF inside
+          // the count.
+          "destination d_net { network(\"127.0.0.1\" port(" +
+          port +
+          ") transport(\"tcp\") persist-name(\"net\")); };\n"
+          "destination d_sys { syslog(\"127.0.0.1\" port(" +
+          port +
+          ") transport(\"tcp\") persist-name(\"sys\")); };\n"
+          "log { source(s_net); destination(d_net); };\n"
+          "log { source(s_sys); destination(d_sys); };\n");
+  test::Process sng(
+      {"syslog-ng", "-F", "--no-caps", "-f", dir.path() + "/syslog-ng.conf",
+       "--persist-file=" + dir.path() + "/sng.persist", "--pidfile=" + dir.path() + "/sng.pid",
+       "--control=" + dir.path() + "/sng.ctl"},
+      dir.path() + "/syslog-ng");
+  ASSERT_TRUE(d.wait_persisted(2 * kN, 30s)) << "persisted " << d.persisted() << "\n"
+                                             << sng.stderr_text();
   sng.signal(SIGTERM);
   sng.wait(5s);
   std::this_thread::sleep_for(300ms);  // nothing more may arrive
@@ -194,13 +211,17 @@ TEST(Integration, LoggerOctetCountedTcpAndUdp) {
   std::string lines;
   for (int i = 0; i < kN; ++i) lines += "logger-line " + std::to_string(i) + "\n";
   test::write_file(dir.path() + "/lines.txt", lines);
-  ASSERT_EQ(test::run_shell("logger --tcp --octet-count --rfc5424 -n 127.0.0.1 -P " + std::to_string(d.tcp_port()) +
-                            " -t tcpapp -f " + dir.path() + "/lines.txt"), 0);
+  ASSERT_EQ(
+      test::run_shell("logger --tcp --octet-count --rfc5424 -n 127.0.0.1 -P " +
+                      std::to_string(d.tcp_port()) + " -t tcpapp -f " + dir.path() + "/lines.txt"),
+      0);
   // UDP: one datagram each, paced so that loopback never drops (UDP loss is counted, not
   // prevented; this test is about parsing and storing).
   for (int i = 0; i < kN; ++i) {
-    ASSERT_EQ(test::run_shell("logger --udp --rfc3164 -n 127.0.0.1 -P " + std::to_string(d.udp_port()) +
-                              " -t udpapp 'udp-line " + std::to_string(i) + "'"), 0);
+    ASSERT_EQ(
+        test::run_shell("logger --udp --rfc3164 -n 127.0.0.1 -P " + std::to_string(d.udp_port()) +
+                        " -t udpapp 'udp-line " + std::to_string(i) + "'"),
+        0);
   }
   ASSERT_TRUE(d.wait_persisted(2 * kN)) << d.persisted();
   std::set<std::string> tcp_msgs, udp_msgs;
@@ -223,7 +244,8 @@ TEST(Integration, LoggerOctetCountedTcpAndUdp) {
 
 TEST(Integration, HostileInputIsCountedAndOtherConnectionsKeepWorking) {
   TempDir dir;
-  Daemon d(dir, "", "    idle_timeout: 1500ms\n    max_message_size: 64KiB\n", "    max_message_size: 1KiB\n");
+  Daemon d(dir, "", "    idle_timeout: 1500ms\n    max_message_size: 64KiB\n",
+           "    max_message_size: 1KiB\n");
   d.start();
   // A slow client that never finishes its frame.
   const int slow = test::connect_tcp(d.tcp_port());
@@ -239,7 +261,8 @@ TEST(Integration, HostileInputIsCountedAndOtherConnectionsKeepWorking) {
       {"4294967297 <13>x\n", "too_large"},
       {"18446744073709551617 <13>x\n", "framing"},
       {std::string(10 * 1024 * 1024, 'A') + "\n", "too_large"},
-      {"<13>1 2026-11-23T00:00:00Z h a - - - \xEF\xBB\xBF\xff\xfe invalid utf8 after BOM\n", "invalid_utf8"},
+      {"<13>1 2026-11-23T00:00:00Z h a - - - \xEF\xBB\xBF\xff\xfe invalid utf8 after BOM\n",
+       "invalid_utf8"},
       {"<999>1 bad pri\n", "bad_pri"},
       {"<13>1 2026-13-45T00:00:00Z h a - - - bad date\n", "rfc5424"},
       {"<13>1 2026-11-23T00:00:00Z h a - - - {\"a\":[1,2}\n", "json"},
@@ -260,17 +283,24 @@ TEST(Integration, HostileInputIsCountedAndOtherConnectionsKeepWorking) {
   // A good client on its own connection, during all of this.
   const int good = test::connect_tcp(d.tcp_port());
   std::string batch;
-  for (int i = 0; i < 500; ++i) batch += "<13>Nov 23 08:00:00 h app: good " + std::to_string(i) + "\n";
+  for (int i = 0; i < 500; ++i)
+    batch += "<13>Nov 23 08:00:00 h app: good " + std::to_string(i) + "\n";
   ASSERT_TRUE(test::send_all(good, batch));
   close(good);
   ASSERT_TRUE(d.wait_persisted(501)) << d.persisted() << "\n" << d.log();
-  EXPECT_TRUE(test::wait_until([&] { return d.metric("klaxon_storage_dead_letters_total") >= cases.size(); }, 10s));
+  EXPECT_TRUE(test::wait_until(
+      [&] { return d.metric("klaxon_storage_dead_letters_total") >= cases.size(); }, 10s));
   std::map<std::string, int> want;
   for (const auto& c : cases) ++want[c.reason];
   for (const auto& [reason, n] : want) EXPECT_EQ(d.rejected(reason), n) << reason;
   // The slow client is cut off by the idle timeout, counted; the daemon is still serving.
   EXPECT_TRUE(test::wait_until(
-      [&] { return d.metric("klaxon_source_connections_closed_total{reason=\"idle\",transport=\"tcp\"}") >= 1; }, 10s))
+      [&] {
+        return d.metric(
+                   "klaxon_source_connections_closed_total{reason=\"idle\",transport=\"tcp\"}") >=
+               1;
+      },
+      10s))
       << d.metrics();
   close(slow);
   EXPECT_TRUE(d.process().running());
@@ -283,7 +313,8 @@ TEST(Integration, HostileInputIsCountedAndOtherConnectionsKeepWorking) {
   // The UDP path: an oversized and an empty datagram, then a good one.
   test::send_udp(d.udp_port(), "<13>" + std::string(2000, 'u'));
   test::send_udp(d.udp_port(), "<13>Nov 23 08:00:00 h app: udp fine");
-  EXPECT_TRUE(test::wait_until([&] { return d.rejected("too_large") >= want["too_large"] + 1; }, 5s));
+  EXPECT_TRUE(
+      test::wait_until([&] { return d.rejected("too_large") >= want["too_large"] + 1; }, 5s));
   EXPECT_TRUE(d.wait_persisted(502));
 }
 
@@ -294,7 +325,8 @@ TEST(Integration, KillNineAfterDurableThenRestartKeepsEverything) {
   constexpr int kN = 5000;
   const int fd = test::connect_tcp(d.tcp_port());
   std::string batch;
-  for (int i = 0; i < kN; ++i) batch += "<13>Nov 23 08:00:00 h app: durable " + std::to_string(i) + "\n";
+  for (int i = 0; i < kN; ++i)
+    batch += "<13>Nov 23 08:00:00 h app: durable " + std::to_string(i) + "\n";
   ASSERT_TRUE(test::send_all(fd, batch));
   close(fd);
   // Durable means the group commit (fsync) finished: that is when the metric moves.
@@ -321,11 +353,13 @@ TEST(Integration, SigtermDrainsEverythingReadAndExitsZero) {
   constexpr int kN = 20000;
   const int fd = test::connect_tcp(d.tcp_port());
   std::string batch;
-  for (int i = 0; i < kN; ++i) batch += "<13>Nov 23 08:00:00 h app: drain " + std::to_string(i) + "\n";
+  for (int i = 0; i < kN; ++i)
+    batch += "<13>Nov 23 08:00:00 h app: drain " + std::to_string(i) + "\n";
   ASSERT_TRUE(test::send_all(fd, batch));
   close(fd);
   ASSERT_TRUE(test::wait_until(
-      [&] { return d.metric("klaxon_source_received_messages_total{transport=\"tcp\"}") >= kN; }, 20s));
+      [&] { return d.metric("klaxon_source_received_messages_total{transport=\"tcp\"}") >= kN; },
+      20s));
   d.process().signal(SIGTERM);
   EXPECT_EQ(d.process().wait(20s), 0) << d.log();
   EXPECT_NE(d.log().find("stopped cleanly"), std::string::npos);
@@ -343,7 +377,8 @@ TEST(Integration, BackpressureWithTinyQueuesLosesNothingOverTcp) {
       const int fd = test::connect_tcp(d.tcp_port());
       std::string batch;
       for (int i = 0; i < kPer; ++i) {
-        const std::string m = "<13>1 2026-11-23T00:00:00Z h a - - - conn " + std::to_string(c) + " msg " + std::to_string(i);
+        const std::string m = "<13>1 2026-11-23T00:00:00Z h a - - - conn " + std::to_string(c) +
+                              " msg " + std::to_string(i);
         batch += std::to_string(m.size()) + " " + m;
       }
       test::send_all(fd, batch);
@@ -352,7 +387,8 @@ TEST(Integration, BackpressureWithTinyQueuesLosesNothingOverTcp) {
   }
   for (auto& t : senders) t.join();
   ASSERT_TRUE(d.wait_persisted(kConns * kPer, 60s)) << d.persisted();
-  EXPECT_EQ(d.metric("klaxon_source_dropped_messages_total{reason=\"queue_full\",transport=\"tcp\"}"), 0);
+  EXPECT_EQ(
+      d.metric("klaxon_source_dropped_messages_total{reason=\"queue_full\",transport=\"tcp\"}"), 0);
   EXPECT_EQ(stored_alerts(d.data_dir()).size(), static_cast<size_t>(kConns * kPer));
 }
 
@@ -363,7 +399,8 @@ TEST(Integration, SighupReloadsAndABadFileKeepsTheRunningConfig) {
   const std::string good = test::read_file(d.config_path());
   test::write_file(d.config_path(), good + "bogus_key: 1\n");
   d.process().signal(SIGHUP);
-  EXPECT_TRUE(test::wait_until([&] { return d.metric("klaxon_config_last_reload_successful") == 0; }, 5s));
+  EXPECT_TRUE(
+      test::wait_until([&] { return d.metric("klaxon_config_last_reload_successful") == 0; }, 5s));
   EXPECT_NE(d.log().find("bogus_key: unknown key"), std::string::npos);
   EXPECT_TRUE(d.process().running());
   // Still serving on the old config.
@@ -371,12 +408,14 @@ TEST(Integration, SighupReloadsAndABadFileKeepsTheRunningConfig) {
   EXPECT_TRUE(d.wait_persisted(1));
   test::write_file(d.config_path(), good);
   d.process().signal(SIGHUP);
-  EXPECT_TRUE(test::wait_until([&] { return d.metric("klaxon_config_last_reload_successful") == 1; }, 5s));
+  EXPECT_TRUE(
+      test::wait_until([&] { return d.metric("klaxon_config_last_reload_successful") == 1; }, 5s));
   EXPECT_NE(d.log().find("configuration reloaded"), std::string::npos);
 }
 
 TEST(Integration, MetricsPassPromtoolAndHealthEndpointsAnswer) {
-  if (test::run_shell("command -v promtool >/dev/null") != 0) GTEST_SKIP() << "promtool not installed";
+  if (test::run_shell("command -v promtool >/dev/null") != 0)
+    GTEST_SKIP() << "promtool not installed";
   TempDir dir;
   Daemon d(dir);
   d.start();
@@ -384,7 +423,9 @@ TEST(Integration, MetricsPassPromtoolAndHealthEndpointsAnswer) {
   ASSERT_TRUE(d.wait_persisted(1));
   test::write_file(dir.path() + "/metrics.txt", d.metrics());
   std::string out;
-  EXPECT_EQ(test::run_shell("promtool check metrics < " + dir.path() + "/metrics.txt 2>&1", &out), 0) << out;
+  EXPECT_EQ(test::run_shell("promtool check metrics < " + dir.path() + "/metrics.txt 2>&1", &out),
+            0)
+      << out;
   int status = 0;
   EXPECT_EQ(test::http_get(d.http_port(), "/healthz", &status), "ok\n");
   EXPECT_EQ(status, 200);
@@ -396,19 +437,27 @@ TEST(Integration, MetricsPassPromtoolAndHealthEndpointsAnswer) {
 
 TEST(Integration, CheckConfigNamesTheKeyAndExitsNonZero) {
   TempDir dir;
-  test::write_file(dir.path() + "/bad.yaml", "sources:\n  s:\n    type: syslog_tcp\n    max_connections: lots\n");
+  test::write_file(dir.path() + "/bad.yaml",
+                   "sources:\n  s:\n    type: syslog_tcp\n    max_connections: lots\n");
   std::string out;
-  EXPECT_EQ(test::run_shell(klaxond_path() + " --check-config " + dir.path() + "/bad.yaml 2>&1", &out), 2);
-  EXPECT_NE(out.find("sources.s.max_connections: expected a whole number"), std::string::npos) << out;
+  EXPECT_EQ(
+      test::run_shell(klaxond_path() + " --check-config " + dir.path() + "/bad.yaml 2>&1", &out),
+      2);
+  EXPECT_NE(out.find("sources.s.max_connections: expected a whole number"), std::string::npos)
+      << out;
   test::write_file(dir.path() + "/good.yaml", "data_dir: x\n");
-  EXPECT_EQ(test::run_shell(klaxond_path() + " --check-config " + dir.path() + "/good.yaml 2>&1", &out), 0) << out;
+  EXPECT_EQ(
+      test::run_shell(klaxond_path() + " --check-config " + dir.path() + "/good.yaml 2>&1", &out),
+      0)
+      << out;
 }
 
 TEST(Integration, KlaxonctlParsePrintsOneJsonLinePerInput) {
   TempDir dir;
-  test::write_file(dir.path() + "/in.txt",
-                   "<34>1 2003-10-11T22:14:15.003Z mymachine.example.com su - ID47 - 'su root' failed\n"
-                   "<999>nope\n");
+  test::write_file(
+      dir.path() + "/in.txt",
+      "<34>1 2003-10-11T22:14:15.003Z mymachine.example.com su - ID47 - 'su root' failed\n"
+      "<999>nope\n");
   std::string out;
   EXPECT_EQ(test::run_shell(klaxonctl_path() + " parse < " + dir.path() + "/in.txt", &out), 1);
   const size_t nl = out.find('\n');

@@ -1,6 +1,11 @@
 // Framing against the public vectors: go-syslog's octet-counting and non-transparent parser
 // tables (framer + strict RFC 5424 parse per frame) and Vector's streaming octet-counting
 // decoder steps. Divergences on purpose are listed with their reason.
+#include "pipeline/core/batch.h"
+#include "pipeline/sources/framing.h"
+#include "pipeline/stages/syslog_parse.h"
+#include "tests/support/test_support.h"
+
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
@@ -9,11 +14,6 @@
 #include <map>
 #include <string>
 #include <vector>
-
-#include "pipeline/core/batch.h"
-#include "pipeline/sources/framing.h"
-#include "pipeline/stages/syslog_parse.h"
-#include "tests/support/test_support.h"
 
 namespace klaxon {
 namespace {
@@ -32,17 +32,22 @@ const std::map<std::string, std::string> kExplained = {
     {"go-syslog:octetcounting/parser_test.go:579:1st uf/2nd ok//incomplete SYSLOGMSG/notdetectable",
      "go-syslog stops at the first bad message; klaxon reports the remainder as a second "
      "rejected message"},
-    {"vector-vrl:vector/lib/codecs/src/decoding/framing/octet_counting.rs:octet_decode_moves_past_invalid_length",
+    {"vector-vrl:vector/lib/codecs/src/decoding/framing/"
+     "octet_counting.rs:octet_decode_moves_past_invalid_length",
      "RFC 6587 detection: a frame that does not start with MSG-LEN SP is non-transparent (as "
      "rsyslog's imtcp), so \"232>1 zork\" waits for its LF instead of being an error"},
-    {"vector-vrl:vector/lib/codecs/src/decoding/framing/octet_counting.rs:octet_decode_moves_past_invalid_utf8",
+    {"vector-vrl:vector/lib/codecs/src/decoding/framing/"
+     "octet_counting.rs:octet_decode_moves_past_invalid_utf8",
      "framing is byte-exact; whether MSG must be UTF-8 is the RFC 5424 parser's call (only after "
      "a BOM), and the exact bytes are kept"},
-    {"vector-vrl:vector/lib/codecs/src/decoding/framing/octet_counting.rs:octet_decode_rejects_exceeded_frame_length",
+    {"vector-vrl:vector/lib/codecs/src/decoding/framing/"
+     "octet_counting.rs:octet_decode_rejects_exceeded_frame_length",
      "same bytes discarded, but klaxon reports the over-long frame as soon as its count is read, "
      "one call earlier than Vector"},
-    {"vector-vrl:vector/lib/codecs/src/decoding/framing/octet_counting.rs:octet_decode_rejects_exceeded_frame_length_multiple_frames",
-     "as above: reported when the count is read (the first step), not when the last byte is skipped"},
+    {"vector-vrl:vector/lib/codecs/src/decoding/framing/"
+     "octet_counting.rs:octet_decode_rejects_exceeded_frame_length_multiple_frames",
+     "as above: reported when the count is read (the first step), not when the last byte is "
+     "skipped"},
 };
 
 struct Result {
@@ -55,9 +60,11 @@ std::string latin1_to_bytes(std::string_view utf8) {
   std::string out;
   for (size_t i = 0; i < utf8.size(); ++i) {
     const auto c = static_cast<unsigned char>(utf8[i]);
-    if (c < 0x80) out.push_back(static_cast<char>(c));
+    if (c < 0x80)
+      out.push_back(static_cast<char>(c));
     else if ((c & 0xE0) == 0xC0 && i + 1 < utf8.size()) {
-      out.push_back(static_cast<char>(((c & 0x1F) << 6) | (static_cast<unsigned char>(utf8[i + 1]) & 0x3F)));
+      out.push_back(
+          static_cast<char>(((c & 0x1F) << 6) | (static_cast<unsigned char>(utf8[i + 1]) & 0x3F)));
       ++i;
     }
   }
@@ -76,16 +83,22 @@ TEST(FramingConformance, GoSyslogTables) {
       std::string input{std::string_view(v["input"])};
       FramerOptions o;
       std::string_view trailer;
-      if (!v["options"]["trailer"].get(trailer) && trailer == "NUL") o.delimiter = FrameDelimiter::kNul;
+      if (!v["options"]["trailer"].get(trailer) && trailer == "NUL")
+        o.delimiter = FrameDelimiter::kNul;
       int64_t max_len = 0;
-      if (!v["options"]["max_message_length"].get(max_len)) o.max_message_size = static_cast<size_t>(max_len);
+      if (!v["options"]["max_message_length"].get(max_len))
+        o.max_message_size = static_cast<size_t>(max_len);
       // Frame and parse, strictly.
       std::vector<bool> got;  // ok per result
       std::vector<std::string> frames;
       SyslogFramer f(o);
       size_t base = 0;  // finish() reports offsets relative to the leftover it is given
-      auto on_frame = [&](size_t off, size_t len) { frames.push_back(input.substr(base + off, len)); };
-      auto on_reject = [&](RejectReason, size_t, size_t, size_t) { frames.push_back(std::string("\x01REJECT", 7)); };
+      auto on_frame = [&](size_t off, size_t len) {
+        frames.push_back(input.substr(base + off, len));
+      };
+      auto on_reject = [&](RejectReason, size_t, size_t, size_t) {
+        frames.push_back(std::string("\x01REJECT", 7));
+      };
       const size_t used = f.scan(input, on_frame, on_reject);
       base = used;
       f.finish(std::string_view(input).substr(used), on_frame, on_reject);
@@ -109,8 +122,10 @@ TEST(FramingConformance, GoSyslogTables) {
         want_severity.push_back(sev);
       }
       const bool match = got == want && got_severity == want_severity;
-      if (match) ++passed;
-      else if (kExplained.count(id)) ++explained;
+      if (match)
+        ++passed;
+      else if (kExplained.count(id))
+        ++explained;
       else {
         ++failed;
         std::string g, w;
@@ -119,8 +134,8 @@ TEST(FramingConformance, GoSyslogTables) {
         ADD_FAILURE() << id << ": got [" << g << "] want [" << w << "]";
       }
     }
-    std::printf("conformance go-syslog/%s: %d passed, %d failed, %d explained\n", file.c_str(), passed, failed,
-                explained);
+    std::printf("conformance go-syslog/%s: %d passed, %d failed, %d explained\n", file.c_str(),
+                passed, failed, explained);
   }
 }
 
@@ -151,23 +166,28 @@ TEST(FramingConformance, VectorStreamingDecoder) {
       pending.erase(0, used);
       std::string_view want_word;
       if (!step["expect"].get(want_word)) {
-        if (want_word == "need_more") match &= frames.empty() && rejects == 0;
-        else if (want_word == "error") match &= rejects > 0;
+        if (want_word == "need_more")
+          match &= frames.empty() && rejects == 0;
+        else if (want_word == "error")
+          match &= rejects > 0;
         // "unchecked": nothing asserted
       } else {
         std::string_view want_frame;
-        if (!step["expect"]["frame"].get(want_frame)) match &= !frames.empty() && frames.front() == want_frame;
+        if (!step["expect"]["frame"].get(want_frame))
+          match &= !frames.empty() && frames.front() == want_frame;
       }
     }
-    if (match) ++passed;
-    else if (kExplained.count(id)) ++explained;
+    if (match)
+      ++passed;
+    else if (kExplained.count(id))
+      ++explained;
     else {
       ++failed;
       ADD_FAILURE() << id;
     }
   }
-  std::printf("conformance vector-vrl/octet-counting.jsonl: %d passed, %d failed, %d explained\n", passed, failed,
-              explained);
+  std::printf("conformance vector-vrl/octet-counting.jsonl: %d passed, %d failed, %d explained\n",
+              passed, failed, explained);
 }
 
 }  // namespace

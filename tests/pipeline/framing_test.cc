@@ -38,11 +38,11 @@ class FramingChunks : public ::testing::TestWithParam<size_t> {};
 
 TEST_P(FramingChunks, OctetCountedAndDelimitedMix) {
   const std::string in =
-      "11 <13>1 - - x\n"           // counted, with the LF syslog-ng puts inside the count
+      "11 <13>1 - - x\n"              // counted, with the LF syslog-ng puts inside the count
       "<13>Oct 11 22:14:15 h a: b\n"  // LF framed
-      "5 hello"                     // counted, no trailer
-      "<14>line with\r\n"           // CRLF
-      "3 a\nb";                     // counted frame containing LF: transparent
+      "5 hello"                       // counted, no trailer
+      "<14>line with\r\n"             // CRLF
+      "3 a\nb";                       // counted frame containing LF: transparent
   const Collected c = feed(in, GetParam());
   ASSERT_EQ(c.frames.size(), 5u);
   EXPECT_EQ(c.frames[0], "<13>1 - - x");
@@ -73,7 +73,8 @@ TEST(Framing, LeadingZeroCountIsRejected) {
 }
 
 TEST(Framing, CountsPast2To32And2To64AreRejectedWithoutAllocating) {
-  for (const std::string count : {"4294967297", "18446744073709551617", "99999999999999999999999"}) {
+  for (const std::string count :
+       {"4294967297", "18446744073709551617", "99999999999999999999999"}) {
     const Collected c = feed(count + " x\n<13>after\n", 4096);
     ASSERT_EQ(c.rejects.size(), 1u) << count;
     // 10 digits fit the digit cap, so 2^32+1 is a too-large frame skipped by its count;

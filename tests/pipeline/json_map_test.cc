@@ -1,25 +1,28 @@
 #include "pipeline/stages/json_map.h"
 
+#include "pipeline/core/batch.h"
+
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
-
-#include "pipeline/core/batch.h"
 
 namespace klaxon {
 namespace {
 
 // JsonMapper needs kParsePadding readable bytes after the document.
 struct Padded {
-  explicit Padded(std::string s) : text(std::move(s)), len(text.size()) { text.append(kParsePadding, ' '); }
+  explicit Padded(std::string s) : text(std::move(s)), len(text.size()) {
+    text.append(kParsePadding, ' ');
+  }
   std::string_view view() const { return std::string_view(text.data(), len); }
   std::string text;
   size_t len;
 };
 
 TEST(JsonMapper, SuricataEveAlert) {
-  Padded doc(R"({"timestamp":"2026-05-20T10:01:02.123456+0000","flow_id":1122334455667788,"in_iface":"eth0",
+  Padded doc(
+      R"({"timestamp":"2026-05-20T10:01:02.123456+0000","flow_id":1122334455667788,"in_iface":"eth0",
  "event_type":"alert","src_ip":"192.0.2.7","src_port":51515,"dest_ip":"198.51.100.20","dest_port":22,
  "proto":"TCP","community_id":"1:abc=","host":"ids-01",
  "alert":{"action":"allowed","gid":1,"signature_id":2001219,"rev":20,
@@ -48,7 +51,8 @@ TEST(JsonMapper, SuricataEveAlert) {
 }
 
 TEST(JsonMapper, GenericAlertWithNestedAndFlatKeys) {
-  Padded doc(R"({"@timestamp":"2026-05-20T10:01:02Z","severity":"critical","rule":{"id":"R1","name":"Disk full"},
+  Padded doc(
+      R"({"@timestamp":"2026-05-20T10:01:02Z","severity":"critical","rule":{"id":"R1","name":"Disk full"},
    "host":{"name":"db-1"},"source":{"ip":"10.0.0.1","port":"443"},"user":"alice","message":"disk at 100%"})");
   JsonMapper m;
   Alert a;
@@ -65,9 +69,18 @@ TEST(JsonMapper, GenericAlertWithNestedAndFlatKeys) {
 
 TEST(JsonMapper, HostileDocumentsAreRejected) {
   JsonMapper m;
-  const std::vector<std::string> bads = {R"({"a":1,})", R"({"a":[1,2}})", R"({"a":"\x"})", R"({"a":tru})", R"({"a":1} trailing)",
-        R"({"a":01})", R"({"a":"unterminated})", R"([1,2,3])", "{\"a\":\"\xff\xfe\"}",
-        std::string(100, '[') + std::string(100, ']'), R"({"unknown":{"deep":[1.]}})", R"({"a":-})"};
+  const std::vector<std::string> bads = {R"({"a":1,})",
+                                         R"({"a":[1,2}})",
+                                         R"({"a":"\x"})",
+                                         R"({"a":tru})",
+                                         R"({"a":1} trailing)",
+                                         R"({"a":01})",
+                                         R"({"a":"unterminated})",
+                                         R"([1,2,3])",
+                                         "{\"a\":\"\xff\xfe\"}",
+                                         std::string(100, '[') + std::string(100, ']'),
+                                         R"({"unknown":{"deep":[1.]}})",
+                                         R"({"a":-})"};
   for (const std::string& bad : bads) {
     Padded doc(bad);
     Alert a;

@@ -1,3 +1,6 @@
+#include "pipeline/core/alert_json.h"
+#include "pipeline/core/alert_record.h"
+#include "pipeline/core/block.h"
 #include "pipeline/stages/parse.h"
 
 #include <gtest/gtest.h>
@@ -5,10 +8,6 @@
 #include <simdjson.h>
 
 #include <string>
-
-#include "pipeline/core/alert_json.h"
-#include "pipeline/core/alert_record.h"
-#include "pipeline/core/block.h"
 
 namespace klaxon {
 namespace {
@@ -24,7 +23,8 @@ std::string parse_to_json(const std::string& frame, ParseStatus* status = nullpt
   meta.listener = "syslog_tcp";
   meta.received_ns = 1'779'271'262'000'000'000LL;
   const std::string buf = padded(frame);
-  const ParseStatus s = p.parse(std::string_view(buf.data(), frame.size()), meta, meta.received_ns, a);
+  const ParseStatus s =
+      p.parse(std::string_view(buf.data(), frame.size()), meta, meta.received_ns, a);
   if (status) *status = s;
   if (!s.ok()) return "";
   std::string out;
@@ -59,8 +59,10 @@ TEST(MessageParser, Rfc5424WithSuricataJsonBodyNormalizes) {
 TEST(MessageParser, HashIsSha256OfTheRawBytes) {
   // sha256("<13>hello") computed independently with `printf '<13>hello' | sha256sum`.
   const std::string json = parse_to_json("<13>hello");
-  EXPECT_NE(json.find("\"hash\":\"sha256:e86623cd6c347598ae8ebe057e9944889d8efcc1bd2beb6360344b74ab21ce82\""),
-            std::string::npos)
+  EXPECT_NE(
+      json.find(
+          "\"hash\":\"sha256:e86623cd6c347598ae8ebe057e9944889d8efcc1bd2beb6360344b74ab21ce82\""),
+      std::string::npos)
       << json;
 }
 
@@ -127,7 +129,8 @@ TEST(BlockBuilder, RoundTripCompressedAndPlain) {
     EXPECT_EQ(seen, n);
     // Any truncation is detected, never read past.
     for (size_t cut : {size_t{0}, size_t{5}, block.bytes.size() / 2, block.bytes.size() - 1}) {
-      EXPECT_FALSE(decode_block(std::string_view(block.bytes).substr(0, cut), scratch, [](std::string_view) {}));
+      EXPECT_FALSE(decode_block(std::string_view(block.bytes).substr(0, cut), scratch,
+                                [](std::string_view) {}));
     }
   }
 }
@@ -141,8 +144,10 @@ TEST(ParseStage, BatchesBecomeBlocksAndRejectionsAreCarried) {
   ParseStage stage(o, in, out, metrics);
   stage.start();
   auto batch = std::make_unique<RawBatch>();
-  for (const std::string m : {"<13>Nov 23 08:00:00 h a: one", "<999>bad pri", "<13>1 2026-11-23T08:00:00Z h a - - - two"}) {
-    batch->frames.push_back(FrameRef{static_cast<uint32_t>(batch->buffer.size()), static_cast<uint32_t>(m.size())});
+  for (const std::string m : {"<13>Nov 23 08:00:00 h a: one", "<999>bad pri",
+                              "<13>1 2026-11-23T08:00:00Z h a - - - two"}) {
+    batch->frames.push_back(
+        FrameRef{static_cast<uint32_t>(batch->buffer.size()), static_cast<uint32_t>(m.size())});
     batch->buffer.append(m);
   }
   batch->buffer.append(kParsePadding, '\0');

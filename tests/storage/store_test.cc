@@ -1,12 +1,12 @@
 #include "storage/store.h"
 
+#include "pipeline/core/block.h"
+#include "tests/support/test_support.h"
+
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
-
-#include "pipeline/core/block.h"
-#include "tests/support/test_support.h"
 
 namespace klaxon {
 namespace {
@@ -25,9 +25,9 @@ std::unique_ptr<EncodedBlock> make_block(int first, int n) {
 std::vector<std::pair<uint64_t, std::string>> all_alerts(const Store& s, uint64_t from = 0) {
   std::vector<std::pair<uint64_t, std::string>> out;
   EXPECT_TRUE(s.for_each_alert(from, [&](uint64_t seq, std::string_view j) {
-    out.emplace_back(seq, std::string(j));
-    return true;
-  }).has_value());
+                 out.emplace_back(seq, std::string(j));
+                 return true;
+               }).has_value());
   return out;
 }
 
@@ -78,9 +78,10 @@ TEST(Store, DeadLettersKeepReasonAndExactBytes) {
   ASSERT_TRUE((*s)->commit(group).has_value());
   std::vector<std::string> dead;
   ASSERT_TRUE((*s)->for_each_dead_letter([&](uint64_t, std::string_view j) {
-    dead.emplace_back(j);
-    return true;
-  }).has_value());
+                    dead.emplace_back(j);
+                    return true;
+                  })
+                  .has_value());
   ASSERT_EQ(dead.size(), 1u);
   EXPECT_NE(dead[0].find("\"reason\":\"framing\""), std::string::npos);
   EXPECT_NE(dead[0].find("\"sample_base64\":\"/wB6eg==\""), std::string::npos) << dead[0];
