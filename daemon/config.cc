@@ -26,6 +26,11 @@ sources:
     type: syslog_udp
     listen: 0.0.0.0:5514
     max_message_size: 64KiB
+  syslog_tls:
+    type: syslog_tls
+    listen: 0.0.0.0:6514
+    # no cert_file: a self-signed certificate is generated into <data_dir>/tls
+    client_auth: none
 parse:
   workers: 2
   timezone: "+00:00"
@@ -176,42 +181,90 @@ Result<int32_t> get_offset(const Ctx& c, const YAML::Node& n, const std::string&
     lhs = *r_;                    \
   } while (0)
 
+// A file named in the config must exist when the config is checked (as syslog-ng does):
+// --check-config then catches a typo before a restart does.
+Result<std::string> get_file(const Ctx& c, const YAML::Node& n, const std::string& key) {
+  const std::string s = scalar_text(n);
+  if (!n.IsScalar() || s.empty()) return c.err(key, "expected a file path");
+  std::ifstream f(s);
+  if (!f) return c.err(key, "cannot read \"" + s + "\"");
+  return s;
+}
+
+Status parse_tls(const Ctx& c, const std::string& path, const YAML::Node& n, TlsOptions& t) {
+  if (n["cert_file"]) CFG_TRY_ASSIGN(t.cert_file, get_file(c, n["cert_file"], path + ".cert_file"));
+  if (n["key_file"]) CFG_TRY_ASSIGN(t.key_file, get_file(c, n["key_file"], path + ".key_file"));
+  if (t.cert_file.empty() != t.key_file.empty()) {
+    return c.err(path + (t.cert_file.empty() ? ".cert_file" : ".key_file"),
+                 "cert_file and key_file go together (leave both out for a self-signed certificate)");
+  }
+  if (n["ca_file"]) CFG_TRY_ASSIGN(t.ca_file, get_file(c, n["ca_file"], path + ".ca_file"));
+  if (n["client_auth"]) {
+    const std::string a = scalar_text(n["client_auth"]);
+    if (a == "none") t.client_auth = ClientAuth::kNone;
+    else if (a == "optional") t.client_auth = ClientAuth::kOptional;
+    else if (a == "required") t.client_auth = ClientAuth::kRequired;
+    else return c.err(path + ".client_auth", "expected none, optional or required, got \"" + a + "\"");
+  }
+  if (const auto allow = n["allow"]) {
+    if (!allow.IsSequence()) {
+      return c.err(path + ".allow", "expected a list of client names (\"*.example.org\") or fingerprints (\"sha256:AB:...\")");
+    }
+    for (const auto& a : allow) {
+      const std::string v = scalar_text(a);
+      if (!a.IsScalar() || v.empty()) return c.err(path + ".allow", "expected names or fingerprints, got " + v);
+      t.allow.push_back(v);
+    }
+  }
+  if (n["handshake_timeout"])
+    CFG_TRY_ASSIGN(t.handshake_timeout, get_duration(c, n["handshake_timeout"], path + ".handshake_timeout"));
+  bool pinned = false;
+  for (const auto& a : t.allow) pinned |= a.rfind("sha256:", 0) == 0 || a.rfind("sha1:", 0) == 0;
+  if (t.client_auth != ClientAuth::kNone && t.ca_file.empty() && !pinned) {
+    return c.err(path + ".ca_file", "client_auth " + scalar_text(n["client_auth"]) +
+                                        " needs ca_file or certificate fingerprints in allow");
+  }
+  if (t.client_auth == ClientAuth::kNone && !t.allow.empty()) {
+    return c.err(path + ".allow", "an allow-list needs client_auth optional or required");
+  }
+  return ok_status();
+}
+
 Status parse_source(const Ctx& c, const std::string& name, const YAML::Node& n, Config& cfg) {
   const std::string path = "sources." + name;
   if (!n.IsMap()) return c.err(path, "expected a map with a type");
-  if (!n["type"]) return c.err(path + ".type", "missing (expected syslog_tcp or syslog_udp)");
+  if (!n["type"]) return c.err(path + ".type", "missing (expected syslog_tcp, syslog_tls or syslog_udp)");
   const std::string type = scalar_text(n["type"]);
   std::string listen;
-  if (type == "syslog_tcp") {
-    KLAXON_TRY(check_keys(c, n, path,
-                          {"type", "listen", "max_message_size", "max_connections", "idle_timeout",
-                           "delimiter", "read_buffer"}));
+  if (type == "syslog_tcp" || type == "syslog_tls") {
+    const bool tls = type == "syslog_tls";
+    std::set<std::string> keys = {"type", "listen", "max_message_size", "max_connections",
+                                  "idle_timeout", "delimiter", "read_buffer"};
+    if (tls) {
+      keys.insert({"cert_file", "key_file", "ca_file", "client_auth", "allow", "handshake_timeout"});
+    }
+    KLAXON_TRY(check_keys(c, n, path, keys));
     SyslogTcpOptions o;
     o.name = name;
-    listen = "0.0.0.0:5514";
+    o.tls = tls;
+    listen = tls ? "0.0.0.0:6514" : "0.0.0.0:5514";
     if (n["listen"]) CFG_TRY_ASSIGN(listen, get_listen(c, n["listen"], path + ".listen"));
     if (n["max_message_size"])
       CFG_TRY_ASSIGN(o.framer.max_message_size,
                      get_size(c, n["max_message_size"], path + ".max_message_size", 480, 64 << 20));
     if (n["max_connections"])
-      CFG_TRY_ASSIGN(o.max_connections,
-                     get_uint(c, n["max_connections"], path + ".max_connections", 1, 1'000'000));
-    if (n["idle_timeout"])
-      CFG_TRY_ASSIGN(o.idle_timeout, get_duration(c, n["idle_timeout"], path + ".idle_timeout"));
+      CFG_TRY_ASSIGN(o.max_connections, get_uint(c, n["max_connections"], path + ".max_connections", 1, 1'000'000));
+    if (n["idle_timeout"]) CFG_TRY_ASSIGN(o.idle_timeout, get_duration(c, n["idle_timeout"], path + ".idle_timeout"));
     if (n["read_buffer"])
-      CFG_TRY_ASSIGN(o.read_buffer,
-                     get_size(c, n["read_buffer"], path + ".read_buffer", 4096, 64 << 20));
+      CFG_TRY_ASSIGN(o.read_buffer, get_size(c, n["read_buffer"], path + ".read_buffer", 4096, 64 << 20));
     if (n["delimiter"]) {
       const std::string d = scalar_text(n["delimiter"]);
-      if (d == "lf")
-        o.framer.delimiter = FrameDelimiter::kLf;
-      else if (d == "nul")
-        o.framer.delimiter = FrameDelimiter::kNul;
-      else if (d == "lf_or_nul")
-        o.framer.delimiter = FrameDelimiter::kLfOrNul;
-      else
-        return c.err(path + ".delimiter", "expected lf, nul or lf_or_nul, got \"" + d + "\"");
+      if (d == "lf") o.framer.delimiter = FrameDelimiter::kLf;
+      else if (d == "nul") o.framer.delimiter = FrameDelimiter::kNul;
+      else if (d == "lf_or_nul") o.framer.delimiter = FrameDelimiter::kLfOrNul;
+      else return c.err(path + ".delimiter", "expected lf, nul or lf_or_nul, got \"" + d + "\"");
     }
+    if (tls) KLAXON_TRY(parse_tls(c, path, n, o.tls_options));
     auto ep = parse_endpoint(listen);
     o.address = ep->address().to_string();
     o.port = ep->port();
@@ -235,7 +288,7 @@ Status parse_source(const Ctx& c, const std::string& name, const YAML::Node& n, 
     o.port = ep->port();
     cfg.udp.push_back(o);
   } else {
-    return c.err(path + ".type", "expected syslog_tcp or syslog_udp, got \"" + type + "\"");
+    return c.err(path + ".type", "expected syslog_tcp, syslog_tls or syslog_udp, got \"" + type + "\"");
   }
   return ok_status();
 }
@@ -336,6 +389,7 @@ Result<Config> parse_config(const std::string& text, const std::string& name) {
         return c.err("log.format", "expected logfmt or json, got \"" + f + "\"");
     }
   }
+  for (auto& t : cfg.tcp) t.tls_options.self_signed_dir = cfg.data_dir + "/tls";
   // Two listeners of one transport on one address:port cannot both bind.
   std::set<std::pair<std::string, uint16_t>> seen_tcp, seen_udp;
   for (const auto& t : cfg.tcp) {
@@ -368,7 +422,9 @@ std::vector<std::string> restart_required_changes(const Config& a, const Config&
   if (a.sync != b.sync) out.push_back("storage.sync");
   auto tcp_key = [](const Config& c) {
     std::string k;
-    for (const auto& t : c.tcp) k += t.name + "@" + t.address + ":" + std::to_string(t.port) + ";";
+    for (const auto& t : c.tcp) {
+      k += t.name + "@" + t.address + ":" + std::to_string(t.port) + (t.tls ? "/tls;" : ";");
+    }
     return k;
   };
   auto udp_key = [](const Config& c) {

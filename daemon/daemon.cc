@@ -146,15 +146,25 @@ int run_daemon(Config config, const std::string& config_path) {
     }
     log_configure(next->log_level, next->log_json);
     parse.update_parse_options(next->parse.parse);
-    for (size_t i = 0; i < tcp.size() && i < next->tcp.size(); ++i)
+    bool tls_ok = true;
+    for (size_t i = 0; i < tcp.size() && i < next->tcp.size(); ++i) {
       tcp[i]->update_limits(next->tcp[i]);
+      if (next->tcp[i].tls) {
+        // A bad certificate or key keeps the running one; established connections go on.
+        if (auto st = tcp[i]->reload_tls(next->tcp[i].tls_options); !st) {
+          tls_ok = false;
+          log_event(LogLevel::kError, "daemon", "TLS reload failed, keeping the running certificate",
+                    {{"error", st.error().message}});
+        }
+      }
+    }
     for (size_t i = 0; i < udp.size() && i < next->udp.size(); ++i)
       udp[i]->update_limits(next->udp[i]);
     current.log_level = next->log_level;
     current.log_json = next->log_json;
     current.parse.parse = next->parse.parse;
-    reload_ok.Set(1);
-    reload_ts.Set(static_cast<double>(wall_ns()) * 1e-9);
+    reload_ok.Set(tls_ok ? 1 : 0);
+    if (tls_ok) reload_ts.Set(static_cast<double>(wall_ns()) * 1e-9);
     log_event(LogLevel::kInfo, "daemon", "configuration reloaded", {{"file", config_path}});
   };
 

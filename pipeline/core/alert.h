@@ -64,6 +64,9 @@ struct IngestMeta {
   std::string_view peer;      // "192.0.2.1:51514" or "[::1]:5000"
   std::string_view listener;  // configured listener name
   int64_t received_ns = 0;    // wall clock, UTC nanoseconds
+  // The TLS client's certificate, when it presented one (mutual TLS).
+  std::string_view tls_subject;      // "CN=sender01.example.org"
+  std::string_view tls_fingerprint;  // "sha256:AB:CD:..."
 };
 
 struct SyslogFields {

@@ -161,6 +161,8 @@ void append_alert_json(const Alert& a, std::string& out) {
     in.str("transport", transport_name(a.ingest.transport));
     in.str_if("peer", a.ingest.peer);
     in.str_if("listener", a.ingest.listener);
+    in.str_if("tls_subject", a.ingest.tls_subject);
+    in.str_if("tls_fingerprint", a.ingest.tls_fingerprint);
     in.close();
     k.close();
   }

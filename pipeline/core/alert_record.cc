@@ -5,7 +5,9 @@
 namespace klaxon {
 namespace {
 
-constexpr uint8_t kRecordVersion = 1;
+// Version 2 added the TLS client identity (the last two string fields).
+constexpr uint8_t kRecordVersion = 2;
+constexpr size_t kFieldsAddedInV2 = 2;
 enum : uint8_t { kHasTimestamp = 1, kBodyJson = 2, kHasBom = 4 };
 
 // The string fields, in record order. Adding a field means a new record version.
@@ -19,7 +21,8 @@ auto string_fields(A& a) {
                     &a.source_ip,        &a.destination_ip,       &a.network_transport,
                     &a.network_protocol, &a.network_community_id, &a.user_name,
                     &a.observer_vendor,  &a.observer_product,     &a.observer_name,
-                    &a.observer_type,    &a.ingest.peer,          &a.ingest.listener};
+                    &a.observer_type,    &a.ingest.peer,          &a.ingest.listener,
+                    &a.ingest.tls_subject, &a.ingest.tls_fingerprint};
 }
 
 template <typename T>
@@ -116,7 +119,8 @@ void append_alert_record(const Alert& a, std::string& out) {
 bool read_alert_record(std::string_view record, Alert& a) {
   a = Alert{};
   Reader r{record};
-  if (r.get<uint8_t>() != kRecordVersion) return false;
+  const auto version = r.get<uint8_t>();
+  if (version < 1 || version > kRecordVersion) return false;
   const auto flags = r.get<uint8_t>();
   const auto severity = r.get<uint8_t>();
   const auto transport = r.get<uint8_t>();
@@ -144,7 +148,10 @@ bool read_alert_record(std::string_view record, Alert& a) {
   if (!r.ok) return false;
   std::memcpy(a.raw_sha256.data(), sha.data(), 32);
   a.raw = r.bytes(r.varint());
-  for (std::string_view* f : string_fields(a)) {
+  auto fields = string_fields(a);
+  const size_t present = version == 1 ? fields.size() - kFieldsAddedInV2 : fields.size();
+  for (size_t i = 0; i < present; ++i) {
+    std::string_view* f = fields[i];
     const uint64_t head = r.varint();
     const uint64_t len = head >> 1;
     if (head & 1) {

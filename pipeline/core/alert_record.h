@@ -2,7 +2,7 @@
 // (klaxonctl, the API). Storing JSON would escape the raw message a second time and hand
 // zstd twice the bytes; measured in bench/README.md.
 //
-// Record layout (little-endian), version 1:
+// Record layout (little-endian), version 2 (version 1 lacks the last two string fields):
 //   u8 version | u8 flags | u8 severity | u8 transport | u8 syslog_format
 //   i64 timestamp_ns | i64 received_ns | i64 event_severity
 //   i16 facility | i16 syslog_severity | u8 syslog_version | i32 source_port | i32 destination_port

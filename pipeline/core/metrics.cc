@@ -55,6 +55,18 @@ PipelineMetrics::PipelineMetrics(prometheus::Registry& registry) {
     m.connections_idle_closed = &conns_closed.Add({{"transport", name}, {"reason", "idle"}});
     m.backpressure_pauses = &pauses.Add({{"transport", name}});
   }
+  tls_failures = &BuildCounter()
+                      .Name("klaxon_source_tls_handshake_failures_total")
+                      .Help("TLS handshakes refused or failed, by reason")
+                      .Register(registry);
+  for (const char* r : {"protocol", "cipher", "no_certificate", "certificate", "not_tls", "timeout", "other"}) {
+    tls_failures->Add({{"reason", r}});
+  }
+  tls_handshakes = &BuildCounter()
+                        .Name("klaxon_source_tls_handshakes_total")
+                        .Help("TLS handshakes completed")
+                        .Register(registry)
+                        .Add({});
   parse_accepted = &BuildCounter()
                         .Name("klaxon_parse_accepted_messages_total")
                         .Help("Messages parsed and normalized into alerts")
@@ -131,6 +143,10 @@ PipelineMetrics::PipelineMetrics(prometheus::Registry& registry) {
                        .Help("Sequence number the next stored alert will get")
                        .Register(registry)
                        .Add({});
+}
+
+prometheus::Counter* PipelineMetrics::tls_handshake_failure(const std::string& reason) {
+  return &tls_failures->Add({{"reason", reason}});
 }
 
 }  // namespace klaxon

@@ -35,6 +35,11 @@ struct PipelineMetrics {
   TransportMetrics& transport(Transport t) { return transports[static_cast<size_t>(t)]; }
 
   std::array<TransportMetrics, 6> transports{};
+  // TLS handshakes refused, by reason (protocol, cipher, no_certificate, certificate,
+  // not_tls, timeout, other).
+  prometheus::Counter* tls_handshake_failure(const std::string& reason);
+  prometheus::Family<prometheus::Counter>* tls_failures = nullptr;
+  prometheus::Counter* tls_handshakes = nullptr;
   prometheus::Counter* parse_accepted = nullptr;
   std::array<prometheus::Counter*, kRejectReasonCount> rejected{};  // by RejectReason
   prometheus::Histogram* parse_batch_seconds = nullptr;

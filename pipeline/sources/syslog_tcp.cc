@@ -3,7 +3,11 @@
 #include "pipeline/core/clock.h"
 #include "pipeline/core/log.h"
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
 #include <cstring>
+#include <type_traits>
 
 namespace klaxon {
 
@@ -20,45 +24,141 @@ std::string endpoint_text(const tcp::endpoint& ep) {
 constexpr size_t kInitialBuffer = 16 * 1024;
 }  // namespace
 
-// One TCP connection. Owned by shared_ptrs held by its pending async operations; the source
-// keeps a raw pointer to reach it on stop().
-class SyslogTcpSession : public std::enable_shared_from_this<SyslogTcpSession> {
+// What the source needs from a session of either kind.
+class StreamSession {
  public:
-  SyslogTcpSession(SyslogTcpSource& source, tcp::socket socket)
+  virtual ~StreamSession() = default;
+  virtual void close() = 0;
+  virtual void set_framer_options(FramerOptions o) = 0;
+};
+
+namespace {
+tcp::socket& lowest(tcp::socket& s) { return s; }
+tcp::socket& lowest(asio::ssl::stream<tcp::socket>& s) { return s.next_layer(); }
+
+// Why a handshake failed, as a bounded metric label.
+std::string handshake_failure_reason(const boost::system::error_code& ec) {
+  if (ec == asio::error::operation_aborted) return "timeout";
+  if (ec.category() == asio::error::get_ssl_category()) {
+    const int reason = ERR_GET_REASON(static_cast<unsigned long>(ec.value()));
+    switch (reason) {
+      case SSL_R_UNSUPPORTED_PROTOCOL:
+      case SSL_R_VERSION_TOO_LOW:
+      case SSL_R_TLSV1_ALERT_PROTOCOL_VERSION:
+        return "protocol";
+      case SSL_R_NO_SHARED_CIPHER:
+      case SSL_R_NO_SHARED_GROUPS:
+        return "cipher";
+      case SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE:
+        return "no_certificate";
+      case SSL_R_CERTIFICATE_VERIFY_FAILED:
+        return "certificate";
+      case SSL_R_WRONG_VERSION_NUMBER:
+      case SSL_R_HTTP_REQUEST:
+      case SSL_R_HTTPS_PROXY_REQUEST:
+      case SSL_R_UNEXPECTED_MESSAGE:
+      case SSL_R_RECORD_LENGTH_MISMATCH:
+      case SSL_R_PACKET_LENGTH_TOO_LONG:
+      case SSL_R_UNKNOWN_PROTOCOL:
+        return "not_tls";
+      default:
+        return "other";
+    }
+  }
+  return "other";
+}
+}  // namespace
+
+// One connection, plain TCP or TLS. Owned by shared_ptrs held by its pending async
+// operations; the source keeps a raw pointer to reach it on stop(). I/O thread only.
+template <typename Stream>
+class SyslogStreamSession : public StreamSession,
+                            public std::enable_shared_from_this<SyslogStreamSession<Stream>> {
+ public:
+  static constexpr bool kTls = !std::is_same_v<Stream, tcp::socket>;
+
+  template <typename... Args>
+  SyslogStreamSession(SyslogTcpSource& source, tcp::socket socket, Args&&... stream_args)
       : source_(source),
-        socket_(std::move(socket)),
-        idle_timer_(socket_.get_executor()),
-        retry_timer_(socket_.get_executor()),
+        stream_(std::move(socket), std::forward<Args>(stream_args)...),
+        idle_timer_(lowest(stream_).get_executor()),
+        retry_timer_(lowest(stream_).get_executor()),
         framer_(source.options_.framer) {
     boost::system::error_code ec;
-    peer_ = endpoint_text(socket_.remote_endpoint(ec));
+    peer_ = endpoint_text(lowest(stream_).remote_endpoint(ec));
     buffer_.resize(kInitialBuffer);
   }
 
   void start() {
     source_.sessions_.insert(this);
     source_.tm_.connections->Increment();
-    arm_idle_timer();
-    do_read();
+    if constexpr (kTls) {
+      // The handshake gets its own deadline: a client that connects and says nothing (or
+      // sends garbage slowly) must not hold a slot for the idle timeout.
+      handshaking_ = true;
+      idle_timer_.expires_after(source_.options_.tls_options.handshake_timeout);
+      idle_timer_.async_wait([self = this->shared_from_this()](boost::system::error_code ec) {
+        if (!ec && self->handshaking_) {
+          self->timed_out_ = true;
+          boost::system::error_code ignored;
+          lowest(self->stream_).close(ignored);
+        }
+      });
+      stream_.async_handshake(asio::ssl::stream_base::server,
+                              [self = this->shared_from_this()](boost::system::error_code ec) {
+                                self->on_handshake(ec);
+                              });
+    } else {
+      arm_idle_timer();
+      do_read();
+    }
   }
 
-  void close() {
+  void close() override {
     closing_ = true;
     boost::system::error_code ec;
-    socket_.shutdown(tcp::socket::shutdown_both, ec);
-    socket_.close(ec);
+    lowest(stream_).shutdown(tcp::socket::shutdown_both, ec);
+    lowest(stream_).close(ec);
     idle_timer_.cancel();
     // retry_timer_ keeps running if a batch is pending: it must reach the queue first.
   }
 
-  void set_framer_options(FramerOptions o) { framer_.set_options(o); }
+  void set_framer_options(FramerOptions o) override { framer_.set_options(o); }
+  // The TLS context must outlive the stream built from it (its verify callback lives there).
+  void keep_alive(std::shared_ptr<void> p) { keep_alive_ = std::move(p); }
 
-  ~SyslogTcpSession() {
+  ~SyslogStreamSession() override {
     source_.tm_.connections->Decrement();
     source_.remove(this);
   }
 
  private:
+  void on_handshake(boost::system::error_code ec) {
+    handshaking_ = false;
+    idle_timer_.cancel();
+    if (ec) {
+      const std::string reason = timed_out_ ? "timeout" : handshake_failure_reason(ec);
+      source_.metrics_.tls_handshake_failure(reason)->Increment();
+      log_event(LogLevel::kInfo, "syslog_tls", "TLS handshake refused",
+                {{"peer", peer_}, {"reason", reason}, {"error", ec.message()}});
+      closing_ = true;
+      boost::system::error_code ignored;
+      lowest(stream_).close(ignored);
+      return;
+    }
+    source_.metrics_.tls_handshakes->Increment();
+    if constexpr (kTls) {
+      // The client's identity goes on every alert it sends.
+      if (X509* cert = SSL_get1_peer_certificate(stream_.native_handle())) {
+        tls_subject_ = certificate_subject(cert);
+        tls_fingerprint_ = certificate_fingerprint(cert);
+        X509_free(cert);
+      }
+    }
+    arm_idle_timer();
+    do_read();
+  }
+
   // Activity moves the deadline; one timer at a time checks it.
   void arm_idle_timer() {
     last_activity_ = std::chrono::steady_clock::now();
@@ -68,14 +168,14 @@ class SyslogTcpSession : public std::enable_shared_from_this<SyslogTcpSession> {
   void wait_idle(std::chrono::steady_clock::duration d) {
     idle_armed_ = true;
     idle_timer_.expires_after(d);
-    idle_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+    idle_timer_.async_wait([self = this->shared_from_this()](boost::system::error_code ec) {
       self->idle_armed_ = false;
       if (ec || self->closing_) return;
       const auto timeout = self->source_.options_.idle_timeout;
       const auto idle = std::chrono::steady_clock::now() - self->last_activity_;
       if (idle >= timeout) {
         self->source_.tm_.connections_idle_closed->Increment();
-        log_event(LogLevel::kInfo, "syslog_tcp", "closing idle connection",
+        log_event(LogLevel::kInfo, self->source_.options_.name, "closing idle connection",
                   {{"peer", self->peer_}});
         self->close();
       } else {
@@ -94,8 +194,8 @@ class SyslogTcpSession : public std::enable_shared_from_this<SyslogTcpSession> {
       buffer_.resize(
           std::min(std::max(buffer_.size() * 2, used_ + 4096), std::max(want, used_ + 4096)));
     }
-    socket_.async_read_some(asio::buffer(buffer_.data() + used_, buffer_.size() - used_),
-                            [self = shared_from_this()](boost::system::error_code ec, size_t n) {
+    stream_.async_read_some(asio::buffer(buffer_.data() + used_, buffer_.size() - used_),
+                            [self = this->shared_from_this()](boost::system::error_code ec, size_t n) {
                               self->on_read(ec, n);
                             });
   }
@@ -109,12 +209,13 @@ class SyslogTcpSession : public std::enable_shared_from_this<SyslogTcpSession> {
       frame(false);
     }
     if (ec) {
-      if (ec != asio::error::eof && ec != asio::error::operation_aborted &&
-          ec != asio::error::connection_reset) {
-        log_event(LogLevel::kWarn, "syslog_tcp", "read failed",
+      // A TLS peer that closes without close_notify ends the stream the same way.
+      const bool eof = ec == asio::error::eof || ec == asio::ssl::error::stream_truncated;
+      if (!eof && ec != asio::error::operation_aborted && ec != asio::error::connection_reset) {
+        log_event(LogLevel::kWarn, source_.options_.name, "read failed",
                   {{"peer", peer_}, {"error", ec.message()}});
       }
-      if (ec == asio::error::eof) frame(true);
+      if (eof) frame(true);
       closing_ = true;
       idle_timer_.cancel();
       try_hand_over();
@@ -128,11 +229,14 @@ class SyslogTcpSession : public std::enable_shared_from_this<SyslogTcpSession> {
   // to the front of buffer_.
   void frame(bool eof) {
     const std::string_view data(buffer_.data(), used_);
+    const Transport transport = kTls ? Transport::kTls : Transport::kTcp;
     if (!pending_) {
       pending_ = std::make_unique<RawBatch>();
-      pending_->transport = Transport::kTcp;
+      pending_->transport = transport;
       pending_->peer = peer_;
       pending_->listener = source_.options_.name;
+      pending_->tls_subject = tls_subject_;
+      pending_->tls_fingerprint = tls_fingerprint_;
     }
     RawBatch& b = *pending_;
     const size_t base = b.buffer.size();
@@ -150,7 +254,7 @@ class SyslogTcpSession : public std::enable_shared_from_this<SyslogTcpSession> {
                      : std::string("RFC 6587 frame: octet count");
       r.sample.assign(data.substr(off, std::min(len, kRejectSampleBytes)));
       r.size = full;
-      r.transport = Transport::kTcp;
+      r.transport = transport;
       r.peer = peer_;
       r.listener = source_.options_.name;
       r.received_ns = wall_ns();
@@ -195,7 +299,7 @@ class SyslogTcpSession : public std::enable_shared_from_this<SyslogTcpSession> {
       source_.tm_.backpressure_pauses->Increment();
     }
     retry_timer_.expires_after(std::chrono::milliseconds(1));
-    retry_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+    retry_timer_.async_wait([self = this->shared_from_this()](boost::system::error_code ec) {
       if (ec) return;
       if (self->try_hand_over() && !self->closing_) self->do_read();
     });
@@ -203,11 +307,13 @@ class SyslogTcpSession : public std::enable_shared_from_this<SyslogTcpSession> {
   }
 
   SyslogTcpSource& source_;
-  tcp::socket socket_;
+  std::shared_ptr<void> keep_alive_;  // declared before stream_: destroyed after it
+  Stream stream_;
   asio::steady_timer idle_timer_;
   asio::steady_timer retry_timer_;
   SyslogFramer framer_;
   std::string peer_;
+  std::string tls_subject_, tls_fingerprint_;
   std::string buffer_;
   size_t used_ = 0;
   bool last_read_filled_ = false;
@@ -215,6 +321,8 @@ class SyslogTcpSession : public std::enable_shared_from_this<SyslogTcpSession> {
   bool paused_ = false;
   bool closing_ = false;
   bool idle_armed_ = false;
+  bool handshaking_ = false;
+  bool timed_out_ = false;
   std::chrono::steady_clock::time_point last_activity_;
 };
 
@@ -253,12 +361,17 @@ SyslogTcpSource::SyslogTcpSource(asio::io_context& io, SyslogTcpOptions options,
       options_(std::move(options)),
       out_(out),
       metrics_(metrics),
-      tm_(metrics.transport(Transport::kTcp)),
+      tm_(metrics.transport(options_.tls ? Transport::kTls : Transport::kTcp)),
       acceptor_(io) {}
 
 SyslogTcpSource::~SyslogTcpSource() = default;
 
 Status SyslogTcpSource::start() {
+  if (options_.tls) {
+    auto ctx = make_server_context(options_.tls_options);
+    if (!ctx) return make_error(ctx.error().code, options_.name + ": " + ctx.error().message);
+    ssl_ctx_ = *ctx;
+  }
   boost::system::error_code ec;
   const auto addr = asio::ip::make_address(options_.address, ec);
   if (ec) return make_error(ErrorCode::kInvalidArgument, "not an IP address: " + options_.address);
@@ -282,7 +395,7 @@ void SyslogTcpSource::do_accept() {
     if (ec) {
       if (ec == asio::error::operation_aborted || stopping_) return;
       // EMFILE and friends: log, back off a little, keep accepting.
-      log_event(LogLevel::kWarn, "syslog_tcp", "accept failed", {{"error", ec.message()}});
+      log_event(LogLevel::kWarn, options_.name, "accept failed", {{"error", ec.message()}});
       auto t = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(50));
       t->async_wait([this, t](boost::system::error_code) {
         if (!stopping_) do_accept();
@@ -295,7 +408,16 @@ void SyslogTcpSource::do_accept() {
       socket.close(ignored);
     } else {
       tm_.connections_accepted->Increment();
-      std::make_shared<SyslogTcpSession>(*this, std::move(socket))->start();
+      if (ssl_ctx_) {
+        // The session holds the context it started with: a reload does not disturb it.
+        auto ctx = ssl_ctx_;
+        auto session = std::make_shared<SyslogStreamSession<asio::ssl::stream<tcp::socket>>>(
+            *this, std::move(socket), *ctx);
+        session->keep_alive(ctx);
+        session->start();
+      } else {
+        std::make_shared<SyslogStreamSession<tcp::socket>>(*this, std::move(socket))->start();
+      }
     }
     do_accept();
   });
@@ -306,8 +428,17 @@ void SyslogTcpSource::stop() {
   boost::system::error_code ec;
   acceptor_.close(ec);
   // close() may destroy nothing synchronously; copy first because handlers erase entries.
-  std::vector<SyslogTcpSession*> all(sessions_.begin(), sessions_.end());
+  std::vector<StreamSession*> all(sessions_.begin(), sessions_.end());
   for (auto* s : all) s->close();
+}
+
+Status SyslogTcpSource::reload_tls(const TlsOptions& options) {
+  if (!options_.tls) return ok_status();
+  auto ctx = make_server_context(options);
+  if (!ctx) return make_error(ctx.error().code, options_.name + ": " + ctx.error().message);
+  ssl_ctx_ = *ctx;
+  options_.tls_options = options;
+  return ok_status();
 }
 
 void SyslogTcpSource::update_limits(const SyslogTcpOptions& o) {

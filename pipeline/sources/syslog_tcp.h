@@ -1,11 +1,14 @@
-// SyslogTcpSource: the syslog-over-TCP listener (RFC 6587 framing, see framing.h).
+// SyslogTcpSource: the syslog listener over TCP (RFC 6587 framing, see framing.h) and over
+// TLS (RFC 5425; options.tls set: TLS 1.2/1.3, optional mutual TLS, see tls.h).
 //
 // Runs on the daemon's I/O thread (one io_context, one thread: sessions need no locks).
 // Each connection reads into its own buffer, frames it, and hands every complete message of
 // a read to the parse queue as one RawBatch. When the queue is full the connection stops
 // reading until its batch fits (TCP flow control then slows the sender): nothing accepted is
 // dropped and memory stays bounded (buffers are bounded by max_message_size and read_buffer).
-// Connections over max_connections are closed at once; idle ones after idle_timeout.
+// Connections over max_connections are closed at once; idle ones after idle_timeout; a TLS
+// handshake that is refused or takes longer than handshake_timeout is counted by reason
+// (klaxon_source_tls_handshake_failures_total) and does not disturb other connections.
 #pragma once
 
 // clang-format off
@@ -18,6 +21,7 @@
 #include "pipeline/core/queue.h"
 #include "pipeline/core/result.h"
 #include "pipeline/sources/framing.h"
+#include "pipeline/sources/tls.h"
 
 #include <chrono>
 #include <cstdint>
@@ -35,9 +39,11 @@ struct SyslogTcpOptions {
   size_t max_connections = 1024;
   std::chrono::milliseconds idle_timeout{std::chrono::minutes(5)};
   size_t read_buffer = 256 * 1024;  // the most one read takes
+  bool tls = false;                 // RFC 5425: TLS on this listener
+  TlsOptions tls_options;
 };
 
-class SyslogTcpSession;
+class StreamSession;
 
 class SyslogTcpSource {
  public:
@@ -53,12 +59,16 @@ class SyslogTcpSource {
   void stop();
   // Applies limits that can change without a restart (SIGHUP). I/O thread only.
   void update_limits(const SyslogTcpOptions& options);
+  // SIGHUP: a new certificate, key, CA or allow-list for new connections; established ones
+  // keep theirs. On error the old context stays and the error says why. I/O thread only.
+  Status reload_tls(const TlsOptions& options);
   size_t connections() const { return sessions_.size(); }
 
  private:
-  friend class SyslogTcpSession;
+  template <typename Stream>
+  friend class SyslogStreamSession;
   void do_accept();
-  void remove(SyslogTcpSession* s) { sessions_.erase(s); }
+  void remove(StreamSession* s) { sessions_.erase(s); }
 
   boost::asio::io_context& io_;
   SyslogTcpOptions options_;
@@ -66,7 +76,8 @@ class SyslogTcpSource {
   PipelineMetrics& metrics_;
   TransportMetrics& tm_;
   boost::asio::ip::tcp::acceptor acceptor_;
-  std::unordered_set<SyslogTcpSession*> sessions_;
+  std::unordered_set<StreamSession*> sessions_;
+  SslContextPtr ssl_ctx_;  // TLS listeners only
   uint16_t bound_port_ = 0;
   bool stopping_ = false;
 };

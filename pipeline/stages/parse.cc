@@ -132,6 +132,8 @@ void ParseStage::run(int /*index*/) {
     meta.transport = batch->transport;
     meta.peer = batch->peer;
     meta.listener = batch->listener;
+    meta.tls_subject = batch->tls_subject;
+    meta.tls_fingerprint = batch->tls_fingerprint;
     meta.received_ns = batch->received_ns;
     const int64_t now = batch->received_ns;
     for (const FrameRef& f : batch->frames) {

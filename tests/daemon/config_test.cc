@@ -8,11 +8,14 @@ namespace {
 TEST(Config, EmbeddedDefaultIsValidAndHasTheDocumentedListeners) {
   auto c = parse_config(default_config_yaml(), "<default>");
   ASSERT_TRUE(c.has_value()) << c.error().message;
-  ASSERT_EQ(c->tcp.size(), 1u);
   EXPECT_EQ(c->tcp[0].port, 5514);
   ASSERT_EQ(c->udp.size(), 1u);
   EXPECT_EQ(c->udp[0].port, 5514);
   EXPECT_EQ(c->http_listen, "127.0.0.1:9780");
+  ASSERT_EQ(c->tcp.size(), 2u);
+  EXPECT_TRUE(c->tcp[1].tls);
+  EXPECT_EQ(c->tcp[1].port, 6514);
+  EXPECT_EQ(c->tcp[1].tls_options.self_signed_dir, "data/tls");
   EXPECT_TRUE(c->sync);
 }
 
@@ -31,7 +34,16 @@ TEST(Config, ErrorsNameTheFileTheKeyAndWhatWasExpected) {
       {"sources:\n  s:\n    type: syslog_tcp\n    idle_timeout: soon\n",
        "sources.s.idle_timeout: expected a duration"},
       {"sources:\n  s:\n    type: carrier_pigeon\n",
-       "sources.s.type: expected syslog_tcp or syslog_udp"},
+       "sources.s.type: expected syslog_tcp, syslog_tls or syslog_udp"},
+      {"sources:\n  s:\n    type: syslog_tls\n    cert_file: /nonexistent.pem\n",
+       "sources.s.cert_file: cannot read \"/nonexistent.pem\""},
+      {"sources:\n  s:\n    type: syslog_tls\n    client_auth: required\n",
+       "sources.s.ca_file: client_auth required needs ca_file"},
+      {"sources:\n  s:\n    type: syslog_tls\n    client_auth: sometimes\n",
+       "sources.s.client_auth: expected none, optional or required"},
+      {"sources:\n  s:\n    type: syslog_tls\n    allow: [a.example.org]\n",
+       "sources.s.allow: an allow-list needs client_auth"},
+      {"sources:\n  s:\n    type: syslog_tcp\n    cert_file: x\n", "sources.s.cert_file: unknown key"},
       {"storage:\n  sync: sometimes\n", "storage.sync: expected commit"},
       {"parse:\n  timezone: CET\n", "parse.timezone: expected a UTC offset"},
       {"log:\n  level: loud\n", "log.level: expected debug"},

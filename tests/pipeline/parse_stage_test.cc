@@ -93,6 +93,8 @@ TEST(AlertRecord, RoundTripRendersTheSameJsonAndRejectsTruncation) {
   IngestMeta meta;
   meta.peer = "127.0.0.1:1";
   meta.listener = "l";
+  meta.tls_subject = "CN=sender01.example.org";
+  meta.tls_fingerprint = "sha256:AB:CD";
   meta.received_ns = 1'779'271'262'000'000'000LL;
   ASSERT_TRUE(p.parse(std::string_view(buf.data(), frame.size()), meta, meta.received_ns, a).ok());
   std::string direct, record, via_record;
@@ -104,6 +106,7 @@ TEST(AlertRecord, RoundTripRendersTheSameJsonAndRejectsTruncation) {
   ASSERT_TRUE(read_alert_record(record, back));
   append_alert_json(back, via_record);
   EXPECT_EQ(direct, via_record);
+  EXPECT_EQ(back.ingest.tls_subject, "CN=sender01.example.org");  // every field survives
   EXPECT_NE(direct.find("\"name\":\"escAped\""), std::string::npos) << direct;
   for (size_t cut = 0; cut < record.size(); cut += 7) {
     EXPECT_FALSE(read_alert_record(std::string_view(record).substr(0, cut), back)) << cut;
