@@ -13,7 +13,9 @@ tmp="$(mktemp -d)"
 trap 'kill "${pid:-0}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$tmp"' EXIT
 
 port() { echo $((20000 + RANDOM % 20000)); }
-tcp=$(port); http=$(port)
+tcp=$(port); http=$(port); tls=$(port)
+# KLAXON_BENCH_TLS=1: the same load over TLS (self-signed certificate in the temp dir).
+tls_mode="${KLAXON_BENCH_TLS:-0}"
 cat > "$tmp/klaxon.yaml" <<YAML
 data_dir: $tmp/data
 http:
@@ -22,6 +24,9 @@ sources:
   syslog_tcp:
     type: syslog_tcp
     listen: 127.0.0.1:$tcp
+  syslog_tls:
+    type: syslog_tls
+    listen: 127.0.0.1:$tls
 parse:
   workers: $workers
 storage:
@@ -35,9 +40,11 @@ for _ in $(seq 100); do
   curl -sf "http://127.0.0.1:$http/readyz" >/dev/null 2>&1 && break
   sleep 0.1
 done
-echo "== end to end: $count alerts, $conns connection(s), $workers parse worker(s), duplicate ratio $dup, sync per commit"
-"$bin/bench/klaxon-loadgen" --port "$tcp" --metrics-port "$http" --count "$count" \
-  --connections "$conns" --dup-ratio "$dup" --pid "$pid"
+target=$tcp
+[ "$tls_mode" = 1 ] && target=$tls
+echo "== end to end: $count alerts, $conns connection(s), $workers parse worker(s), duplicate ratio $dup, sync per commit, tls=$tls_mode"
+"$bin/bench/klaxon-loadgen" --port "$target" --metrics-port "$http" --count "$count" \
+  --connections "$conns" --dup-ratio "$dup" --pid "$pid" --tls "$tls_mode"
 curl -s "http://127.0.0.1:$http/metrics" | grep -E '^klaxon_(storage_commits_total|storage_persisted_bytes_total|storage_persisted_received_bytes_total|source_backpressure_pauses_total\{transport="tcp"\}|pipeline_latency_seconds_(sum|count)) '
 du -sh "$tmp/data" | sed 's/^/data directory: /'
 if [ "${KLAXON_BENCH_MICRO:-1}" = 1 ]; then

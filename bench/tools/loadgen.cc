@@ -3,13 +3,16 @@
 // klaxond's klaxon_storage_persisted_alerts_total), plus klaxond's CPU and peak RSS.
 //
 //   klaxon-loadgen --port 5514 --metrics-port 9780 --count 2000000 --connections 2
-//                  [--distinct 100000] [--dup-ratio 0.1] [--pid PID] [--framing octet|lf]
+//                  [--distinct 100000] [--dup-ratio 0.1] [--pid PID] [--framing octet|lf] [--tls 1]
+// With --tls 1 every connection is TLS (the server certificate is not verified: this measures
+// throughput, not trust).
 #include "bench/tools/alert_corpus.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <openssl/ssl.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -96,6 +99,7 @@ int main(int argc, char** argv) {
   double dup = 0.0;
   int pid = 0;
   bool lf = false;
+  bool tls = false;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string k = argv[i], v = argv[i + 1];
     if (k == "--port")
@@ -114,6 +118,8 @@ int main(int argc, char** argv) {
       pid = std::stoi(v);
     else if (k == "--framing")
       lf = (v == "lf");
+    else if (k == "--tls")
+      tls = (v == "1");
     else {
       std::fprintf(stderr, "unknown option %s\n", k.c_str());
       return 2;
@@ -146,7 +152,32 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::vector<int> fds;
-  for (size_t c = 0; c < connections; ++c) fds.push_back(connect_to(port));
+  std::vector<SSL*> ssls(connections, nullptr);
+  SSL_CTX* ctx = tls ? SSL_CTX_new(TLS_client_method()) : nullptr;
+  for (size_t c = 0; c < connections; ++c) {
+    fds.push_back(connect_to(port));
+    if (tls) {
+      ssls[c] = SSL_new(ctx);
+      SSL_set_fd(ssls[c], fds[c]);
+      if (SSL_connect(ssls[c]) != 1) {
+        std::fprintf(stderr, "TLS handshake failed\n");
+        return 1;
+      }
+    }
+  }
+  auto write_all = [&](size_t c, const char* p, size_t n) {
+    if (!tls) return send_all(fds[c], p, n);
+    while (n > 0) {
+      const int chunk = static_cast<int>(std::min<size_t>(n, 1 << 20));
+      const int w = SSL_write(ssls[c], p, chunk);
+      if (w <= 0) {
+        std::fprintf(stderr, "SSL_write failed\n");
+        std::exit(1);
+      }
+      p += w;
+      n -= static_cast<size_t>(w);
+    }
+  };
   const double cpu0 = pid ? cpu_seconds(pid) : 0;
   const auto t0 = std::chrono::steady_clock::now();
   std::vector<std::thread> senders;
@@ -155,11 +186,11 @@ int main(int argc, char** argv) {
     senders.emplace_back([&, c, mine] {
       size_t left = mine;
       while (left >= msgs.size()) {
-        send_all(fds[c], stream.data(), stream.size());
+        write_all(c, stream.data(), stream.size());
         left -= msgs.size();
       }
-      if (left > 0) send_all(fds[c], stream.data(), ends[left - 1]);
-      shutdown(fds[c], SHUT_WR);
+      if (left > 0) write_all(c, stream.data(), ends[left - 1]);
+      if (!tls) shutdown(fds[c], SHUT_WR);
     });
   }
   for (auto& t : senders) t.join();
@@ -171,6 +202,7 @@ int main(int argc, char** argv) {
   const auto t1 = std::chrono::steady_clock::now();
   const double secs = std::chrono::duration<double>(t1 - t0).count();
   const double sent_secs = std::chrono::duration<double>(t_sent - t0).count();
+  std::printf("%s: ", tls ? "TLS" : "TCP");
   std::printf("sent %zu alerts over %zu connection(s) in %.3f s; all durable after %.3f s\n", count,
               connections, sent_secs, secs);
   std::printf(
@@ -181,6 +213,10 @@ int main(int argc, char** argv) {
     std::printf("klaxond: %.2f CPU seconds (%.2f cores busy), peak RSS %.1f MiB\n", cpu, cpu / secs,
                 static_cast<double>(peak_rss_kib(pid)) / 1024.0);
   }
+  for (auto* ssl : ssls) {
+    if (ssl) SSL_free(ssl);
+  }
+  if (ctx) SSL_CTX_free(ctx);
   for (int fd : fds) close(fd);
   return now >= target ? 0 : 1;
 }
