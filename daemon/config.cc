@@ -233,7 +233,7 @@ Status parse_tls(const Ctx& c, const std::string& path, const YAML::Node& n, Tls
 Status parse_source(const Ctx& c, const std::string& name, const YAML::Node& n, Config& cfg) {
   const std::string path = "sources." + name;
   if (!n.IsMap()) return c.err(path, "expected a map with a type");
-  if (!n["type"]) return c.err(path + ".type", "missing (expected syslog_tcp, syslog_tls or syslog_udp)");
+  if (!n["type"]) return c.err(path + ".type", "missing (expected syslog_tcp, syslog_tls, syslog_udp or kafka)");
   const std::string type = scalar_text(n["type"]);
   std::string listen;
   if (type == "syslog_tcp" || type == "syslog_tls") {
@@ -269,6 +269,38 @@ Status parse_source(const Ctx& c, const std::string& name, const YAML::Node& n, 
     o.address = ep->address().to_string();
     o.port = ep->port();
     cfg.tcp.push_back(o);
+  } else if (type == "kafka") {
+    KLAXON_TRY(check_keys(c, n, path, {"type", "brokers", "topics", "group_id", "properties", "max_batch", "commit_interval"}));
+    KafkaOptions o;
+    o.name = name;
+    if (!n["brokers"] || !n["brokers"].IsScalar() || n["brokers"].Scalar().empty()) {
+      return c.err(path + ".brokers", "expected host:port[,host:port...] of the bootstrap brokers");
+    }
+    o.brokers = n["brokers"].Scalar();
+    const auto topics = n["topics"];
+    if (!topics || !topics.IsSequence() || topics.size() == 0) {
+      return c.err(path + ".topics", "expected a list of topic names (or ^regex patterns)");
+    }
+    for (const auto& t : topics) {
+      if (!t.IsScalar() || t.Scalar().empty()) return c.err(path + ".topics", "expected topic names");
+      o.topics.push_back(t.Scalar());
+    }
+    if (n["group_id"]) o.group_id = scalar_text(n["group_id"]);
+    if (const auto props = n["properties"]) {
+      if (!props.IsMap()) return c.err(path + ".properties", "expected a map of librdkafka properties");
+      for (const auto& kv : props) {
+        const std::string k = kv.first.as<std::string>();
+        // These are klaxon's to decide: changing them would break the no-loss guarantee.
+        if (k == "enable.auto.offset.store" || k == "enable.auto.commit" || k == "group.id" ||
+            k == "bootstrap.servers") {
+          return c.err(path + ".properties." + k, "set by klaxon (use brokers/group_id; offsets are stored only when durable)");
+        }
+        o.properties[k] = scalar_text(kv.second);
+      }
+    }
+    if (n["max_batch"]) CFG_TRY_ASSIGN(o.max_batch, get_uint(c, n["max_batch"], path + ".max_batch", 1, 1'000'000));
+    if (n["commit_interval"]) CFG_TRY_ASSIGN(o.commit_interval, get_duration(c, n["commit_interval"], path + ".commit_interval"));
+    cfg.kafka.push_back(o);
   } else if (type == "syslog_udp") {
     KLAXON_TRY(check_keys(c, n, path, {"type", "listen", "max_message_size", "receive_buffer"}));
     SyslogUdpOptions o;
@@ -288,7 +320,7 @@ Status parse_source(const Ctx& c, const std::string& name, const YAML::Node& n, 
     o.port = ep->port();
     cfg.udp.push_back(o);
   } else {
-    return c.err(path + ".type", "expected syslog_tcp, syslog_tls or syslog_udp, got \"" + type + "\"");
+    return c.err(path + ".type", "expected syslog_tcp, syslog_tls, syslog_udp or kafka, got \"" + type + "\"");
   }
   return ok_status();
 }

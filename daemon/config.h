@@ -9,6 +9,7 @@
 
 #include "pipeline/core/log.h"
 #include "pipeline/core/result.h"
+#include "pipeline/sources/kafka.h"
 #include "pipeline/sources/syslog_tcp.h"
 #include "pipeline/sources/syslog_udp.h"
 #include "pipeline/stages/parse.h"
@@ -24,6 +25,7 @@ struct Config {
   std::string http_listen = "127.0.0.1:9780";
   std::vector<SyslogTcpOptions> tcp;
   std::vector<SyslogUdpOptions> udp;
+  std::vector<KafkaOptions> kafka;
   ParseStageOptions parse;
   size_t queue_capacity = 64;  // batches, per queue
   bool sync = true;            // fsync every group commit

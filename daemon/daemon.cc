@@ -4,6 +4,7 @@
 #include "pipeline/core/clock.h"
 #include "pipeline/core/log.h"
 #include "pipeline/core/metrics.h"
+#include "pipeline/sources/kafka.h"
 #include "pipeline/sources/syslog_tcp.h"
 #include "pipeline/sources/syslog_udp.h"
 #include "pipeline/stages/parse.h"
@@ -82,6 +83,7 @@ int run_daemon(Config config, const std::string& config_path) {
   asio::io_context io(1);
   std::vector<std::unique_ptr<SyslogTcpSource>> tcp;
   std::vector<std::unique_ptr<SyslogUdpSource>> udp;
+  std::vector<std::unique_ptr<KafkaSource>> kafka;
   HttpServer http(io, config.http_listen);
   std::atomic<bool> draining{false};
 
@@ -98,6 +100,14 @@ int run_daemon(Config config, const std::string& config_path) {
   for (const auto& o : config.udp) {
     udp.push_back(std::make_unique<SyslogUdpSource>(io, o, parse_queue, metrics));
     if (auto s = udp.back()->start(); !s) return fail_start(s.error());
+  }
+
+  for (const auto& o : config.kafka) {
+    kafka.push_back(std::make_unique<KafkaSource>(o, parse_queue, metrics));
+    if (auto s = kafka.back()->start(); !s) {
+      for (auto& k : kafka) k->finish();
+      return fail_start(s.error());
+    }
   }
 
   http.route("/metrics", [registry] {
@@ -185,6 +195,7 @@ int run_daemon(Config config, const std::string& config_path) {
       sd_notify(0, "STOPPING=1");
       for (auto& s : tcp) s->stop();
       for (auto& s : udp) s->stop();
+      for (auto& k : kafka) k->stop_consuming();
       http.stop();
       wait_sessions();
     });
@@ -209,6 +220,8 @@ int run_daemon(Config config, const std::string& config_path) {
 
   parse.drain_and_stop();
   writer.drain_and_stop();
+  // Everything read is durable now: store and commit the final Kafka offsets.
+  for (auto& k : kafka) k->finish();
   log_event(LogLevel::kInfo, "daemon", "stopped cleanly",
             {{"next_sequence", std::to_string(store->next_sequence())}});
   return 0;

@@ -3,7 +3,7 @@
 #   ./deploy/klaxon.sh run     install what is missing, build (Release), start klaxond on its
 #                              embedded default configuration, data under ./data
 #   ./deploy/klaxon.sh test    install what is missing, build, run the whole test suite
-# Other verbs: deps, build, bench, asan-test. Everything comes from Debian's packages.
+# Other verbs: deps, build, bench, asan-test, fuzz. Everything comes from Debian's packages.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -11,11 +11,13 @@ cd "$here"
 jobs="${KLAXON_JOBS:-2}"   # 2 cores: two compile jobs, not more
 
 build_pkgs=(g++ cmake ninja-build pkg-config ccache libboost-dev libboost-program-options-dev
-  libsimdjson-dev librocksdb-dev libssl-dev prometheus-cpp-dev libyaml-cpp-dev libzstd-dev
-  libsystemd-dev libgtest-dev libgmock-dev libbenchmark-dev)
+  libsimdjson-dev librdkafka-dev librocksdb-dev libssl-dev prometheus-cpp-dev libyaml-cpp-dev libzstd-dev
+  libsystemd-dev libgtest-dev libgmock-dev libbenchmark-dev libxxhash-dev)
 # Real peers the tests talk to: syslog-ng and logger as syslog clients, promtool for the
-# metrics lint, openssl for certificates.
-test_pkgs=(syslog-ng-core bsdutils prometheus openssl procps)
+# metrics lint, openssl s_client for TLS, kcat as an independent Kafka producer.
+test_pkgs=(syslog-ng-core bsdutils prometheus openssl procps kcat)
+# libFuzzer: clang and its runtime libraries (tests/fuzz/).
+fuzz_pkgs=(clang libclang-rt-14-dev)
 
 log() { printf '==> %s\n' "$*" >&2; }
 
@@ -70,6 +72,17 @@ case "${1:-}" in
     configure_build build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKLAXON_SANITIZE=ON -DKLAXON_BUILD_BENCH=OFF
     (cd build-asan && ctest --output-on-failure -j "$jobs" --timeout 600)
     ;;
+  fuzz)
+    # libFuzzer targets (tests/fuzz/README.md) with clang in build-fuzz/: only the fuzz targets
+    # are built there; CTest makes seeds from ../shared/corpus and runs each target for 5 s.
+    install_pkgs "${build_pkgs[@]}" "${fuzz_pkgs[@]}"
+    if [ ! -f build-fuzz/build.ninja ]; then
+      CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+        -DKLAXON_FUZZ=ON -DKLAXON_BUILD_BENCH=OFF >/dev/null
+    fi
+    cmake --build build-fuzz -j "$jobs" --target klaxon_fuzzers
+    (cd build-fuzz && ctest -L fuzz --output-on-failure)
+    ;;
   bench)
     install_pkgs "${build_pkgs[@]}" curl
     configure_build build -DCMAKE_BUILD_TYPE=Release
@@ -77,7 +90,7 @@ case "${1:-}" in
     exec ./bench/run.sh "$@"
     ;;
   *)
-    echo "usage: $0 run|test|deps|build|bench|asan-test" >&2
+    echo "usage: $0 run|test|deps|build|bench|asan-test|fuzz" >&2
     exit 2
     ;;
 esac

@@ -72,6 +72,10 @@ void GroupCommitWriter::run() {
     metrics_.persisted_raw_bytes->Increment(static_cast<double>(raw));
     metrics_.dead_letters->Increment(static_cast<double>(dead));
     metrics_.last_sequence->Set(static_cast<double>(store_.next_sequence()));
+    // Only now may sources acknowledge upstream (Kafka offsets, HTTP replies).
+    for (auto& b : group) {
+      for (auto& cb : b->on_durable) cb();
+    }
     if (oldest > 0)
       metrics_.pipeline_latency_seconds->Observe(static_cast<double>(t1 - oldest) * 1e-9);
   }

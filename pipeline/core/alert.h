@@ -67,6 +67,10 @@ struct IngestMeta {
   // The TLS client's certificate, when it presented one (mutual TLS).
   std::string_view tls_subject;      // "CN=sender01.example.org"
   std::string_view tls_fingerprint;  // "sha256:AB:CD:..."
+  // Kafka: where the message was (partition -1 for other transports).
+  std::string_view kafka_topic;
+  int32_t kafka_partition = -1;
+  int64_t kafka_offset = -1;
 };
 
 struct SyslogFields {

@@ -5,9 +5,11 @@
 namespace klaxon {
 namespace {
 
-// Version 2 added the TLS client identity (the last two string fields).
-constexpr uint8_t kRecordVersion = 2;
+// Version 2 added the TLS client identity (two string fields); version 3 the Kafka topic
+// (one string field) and, after the strings, i32 partition and i64 offset.
+constexpr uint8_t kRecordVersion = 3;
 constexpr size_t kFieldsAddedInV2 = 2;
+constexpr size_t kFieldsAddedInV3 = 1;
 enum : uint8_t { kHasTimestamp = 1, kBodyJson = 2, kHasBom = 4 };
 
 // The string fields, in record order. Adding a field means a new record version.
@@ -22,7 +24,7 @@ auto string_fields(A& a) {
                     &a.network_protocol, &a.network_community_id, &a.user_name,
                     &a.observer_vendor,  &a.observer_product,     &a.observer_name,
                     &a.observer_type,    &a.ingest.peer,          &a.ingest.listener,
-                    &a.ingest.tls_subject, &a.ingest.tls_fingerprint};
+                    &a.ingest.tls_subject, &a.ingest.tls_fingerprint, &a.ingest.kafka_topic};
 }
 
 template <typename T>
@@ -114,6 +116,8 @@ void append_alert_record(const Alert& a, std::string& out) {
       out.append(*f);
     }
   }
+  put<int32_t>(out, a.ingest.kafka_partition);
+  put<int64_t>(out, a.ingest.kafka_offset);
 }
 
 bool read_alert_record(std::string_view record, Alert& a) {
@@ -149,7 +153,9 @@ bool read_alert_record(std::string_view record, Alert& a) {
   std::memcpy(a.raw_sha256.data(), sha.data(), 32);
   a.raw = r.bytes(r.varint());
   auto fields = string_fields(a);
-  const size_t present = version == 1 ? fields.size() - kFieldsAddedInV2 : fields.size();
+  size_t present = fields.size();
+  if (version < 3) present -= kFieldsAddedInV3;
+  if (version < 2) present -= kFieldsAddedInV2;
   for (size_t i = 0; i < present; ++i) {
     std::string_view* f = fields[i];
     const uint64_t head = r.varint();
@@ -162,6 +168,10 @@ bool read_alert_record(std::string_view record, Alert& a) {
       *f = r.bytes(len);
     }
     if (!r.ok) return false;
+  }
+  if (version >= 3) {
+    a.ingest.kafka_partition = r.get<int32_t>();
+    a.ingest.kafka_offset = r.get<int64_t>();
   }
   return r.ok && r.pos == record.size();
 }

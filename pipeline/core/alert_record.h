@@ -2,7 +2,8 @@
 // (klaxonctl, the API). Storing JSON would escape the raw message a second time and hand
 // zstd twice the bytes; measured in bench/README.md.
 //
-// Record layout (little-endian), version 2 (version 1 lacks the last two string fields):
+// Record layout (little-endian), version 3 (version 2 lacks the Kafka fields, version 1 also
+// the TLS identity; both still read):
 //   u8 version | u8 flags | u8 severity | u8 transport | u8 syslog_format
 //   i64 timestamp_ns | i64 received_ns | i64 event_severity
 //   i16 facility | i16 syslog_severity | u8 syslog_version | i32 source_port | i32 destination_port
@@ -11,6 +12,7 @@
 //   then kRecordStringFields string fields in a fixed order, each either
 //     varint (len << 1 | 1), varint offset   -- a slice of the raw bytes (the common case)
 //     varint (len << 1)    , bytes           -- stored inline (unescaped JSON strings)
+//   i32 kafka_partition | i64 kafka_offset
 // Encoding never allocates beyond appending to `out`; decoding returns views into the record.
 #pragma once
 

@@ -10,6 +10,7 @@
 #include "pipeline/core/alert.h"
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -36,8 +37,17 @@ struct Rejection {
   std::string peer;
   std::string listener;
   int64_t received_ns = 0;
+  // Kafka only: where the message was.
+  std::string kafka_topic;
+  int32_t kafka_partition = -1;
+  int64_t kafka_offset = -1;
 };
 inline constexpr size_t kRejectSampleBytes = 4096;
+
+// Called by the group-commit writer thread once everything a batch carried is durable
+// (stored alerts and dead letters alike). Sources that acknowledge upstream (Kafka offsets,
+// HTTP 2xx, Beats ACK) use it; it must be cheap and thread-safe (post, do not work).
+using DurableCallback = std::function<void()>;
 
 struct RawBatch {
   // Received bytes. It ends with kParsePadding bytes of slack after the last frame, so any
@@ -52,6 +62,12 @@ struct RawBatch {
   std::string tls_fingerprint;
   int64_t received_ns = 0;
   int64_t enqueued_ns = 0;  // monotonic, for queue-wait and latency metrics
+  // Kafka only: the topic and partition of every frame, and each frame's offset.
+  std::string kafka_topic;
+  int32_t kafka_partition = -1;
+  std::vector<int64_t> kafka_offsets;  // parallel to frames
+  int64_t kafka_last_offset = -1;      // the last offset the batch covers, rejections included
+  DurableCallback on_durable;          // may be empty
 
   std::string_view frame(const FrameRef& f) const {
     return std::string_view(buffer.data() + f.offset, f.length);
@@ -68,6 +84,7 @@ struct EncodedBlock {
   std::vector<Rejection> rejected;
   uint64_t raw_bytes = 0;          // sum of the received frame sizes, for metrics
   int64_t oldest_enqueued_ns = 0;  // monotonic time the oldest input entered the pipeline
+  std::vector<DurableCallback> on_durable;  // of the batches in this block
 };
 
 }  // namespace klaxon

@@ -96,7 +96,7 @@ void ParseStage::run(int /*index*/) {
   Alert alert;
 
   auto flush = [&] {
-    if (builder.count() == 0 && block->rejected.empty()) return;
+    if (builder.count() == 0 && block->rejected.empty() && block->on_durable.empty()) return;
     builder.finish(*block);
     metrics_.parse_accepted->Increment(static_cast<double>(accepted));
     for (int r = 1; r < kRejectReasonCount; ++r) {
@@ -124,7 +124,7 @@ void ParseStage::run(int /*index*/) {
       parser.set_options(options_.parse);
       seen_version = v;
     }
-    if (builder.count() == 0 && block->rejected.empty()) {
+    if (builder.count() == 0 && block->rejected.empty() && block->on_durable.empty()) {
       block_started = monotonic_ns();
       block->oldest_enqueued_ns = batch->enqueued_ns;
     }
@@ -135,9 +135,13 @@ void ParseStage::run(int /*index*/) {
     meta.tls_subject = batch->tls_subject;
     meta.tls_fingerprint = batch->tls_fingerprint;
     meta.received_ns = batch->received_ns;
+    meta.kafka_topic = batch->kafka_topic;
+    meta.kafka_partition = batch->kafka_partition;
+    const bool kafka = !batch->kafka_offsets.empty();
     const int64_t now = batch->received_ns;
-    for (const FrameRef& f : batch->frames) {
-      const std::string_view frame = batch->frame(f);
+    for (size_t i = 0; i < batch->frames.size(); ++i) {
+      const std::string_view frame = batch->frame(batch->frames[i]);
+      if (kafka) meta.kafka_offset = batch->kafka_offsets[i];
       block->raw_bytes += frame.size();
       const ParseStatus s = parser.parse(frame, meta, now, alert);
       if (s.ok()) {
@@ -156,12 +160,16 @@ void ParseStage::run(int /*index*/) {
       r.peer = batch->peer;
       r.listener = batch->listener;
       r.received_ns = batch->received_ns;
+      r.kafka_topic = batch->kafka_topic;
+      r.kafka_partition = meta.kafka_partition;
+      r.kafka_offset = meta.kafka_offset;
       block->rejected.push_back(std::move(r));
     }
     for (auto& r : batch->rejected) {
       ++rejected[static_cast<size_t>(r.reason)];
       block->rejected.push_back(std::move(r));
     }
+    if (batch->on_durable) block->on_durable.push_back(std::move(batch->on_durable));
     if (builder.count() >= options_.block_max_alerts || in_.size() == 0) flush();
   }
   flush();

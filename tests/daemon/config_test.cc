@@ -1,5 +1,8 @@
 #include "daemon/config.h"
 
+#include "pipeline/sources/tls.h"
+#include "tests/support/test_support.h"
+
 #include <gtest/gtest.h>
 
 namespace klaxon {
@@ -34,7 +37,11 @@ TEST(Config, ErrorsNameTheFileTheKeyAndWhatWasExpected) {
       {"sources:\n  s:\n    type: syslog_tcp\n    idle_timeout: soon\n",
        "sources.s.idle_timeout: expected a duration"},
       {"sources:\n  s:\n    type: carrier_pigeon\n",
-       "sources.s.type: expected syslog_tcp, syslog_tls or syslog_udp"},
+       "sources.s.type: expected syslog_tcp, syslog_tls, syslog_udp or kafka"},
+      {"sources:\n  k:\n    type: kafka\n    topics: [a]\n", "sources.k.brokers: expected host:port"},
+      {"sources:\n  k:\n    type: kafka\n    brokers: b:9092\n", "sources.k.topics: expected a list"},
+      {"sources:\n  k:\n    type: kafka\n    brokers: b:9092\n    topics: [a]\n    properties:\n      enable.auto.offset.store: true\n",
+       "sources.k.properties.enable.auto.offset.store: set by klaxon"},
       {"sources:\n  s:\n    type: syslog_tls\n    cert_file: /nonexistent.pem\n",
        "sources.s.cert_file: cannot read \"/nonexistent.pem\""},
       {"sources:\n  s:\n    type: syslog_tls\n    client_auth: required\n",
@@ -63,10 +70,24 @@ TEST(Config, ErrorsNameTheFileTheKeyAndWhatWasExpected) {
 }
 
 TEST(Config, TheDocumentedExampleConfigIsValid) {
-  auto c = load_config_file(std::string(KLAXON_SOURCE_DIR) + "/deploy/klaxon.example.yaml");
+  // The example names files under /etc/klaxon/tls: make them in a temp dir and point there.
+  test::TempDir dir;
+  std::string text = test::read_file(std::string(KLAXON_SOURCE_DIR) + "/deploy/klaxon.example.yaml");
+  ASSERT_FALSE(text.empty());
+  for (size_t p; (p = text.find("/etc/klaxon/tls/")) != std::string::npos;) {
+    text.replace(p, 16, dir.path() + "/");
+  }
+  CertificateSpec spec;
+  spec.common_name = "klaxond";
+  ASSERT_TRUE(write_certificate(spec, dir.path() + "/klaxond.crt", dir.path() + "/klaxond.key").has_value());
+  test::write_file(dir.path() + "/senders-ca.pem", test::read_file(dir.path() + "/klaxond.crt"));
+  test::write_file(dir.path() + "/kafka-ca.pem", test::read_file(dir.path() + "/klaxond.crt"));
+  auto c = parse_config(text, "klaxon.example.yaml");
   ASSERT_TRUE(c.has_value()) << c.error().message;
+  ASSERT_EQ(c->kafka.size(), 1u);
+  EXPECT_EQ(c->kafka[0].properties.at("security.protocol"), "SASL_SSL");
   EXPECT_EQ(c->data_dir, "/var/lib/klaxon");
-  EXPECT_EQ(c->tcp.size(), 1u);
+  EXPECT_EQ(c->tcp.size(), 2u);
   EXPECT_EQ(c->udp.size(), 1u);
 }
 

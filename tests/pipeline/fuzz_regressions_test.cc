@@ -1,0 +1,112 @@
+// Reproducers of what the libFuzzer targets (tests/fuzz/) found, minimized, one test each.
+// Each names the target and the invariant that broke; the input is the minimized crash.
+#include "pipeline/core/alert_json.h"
+#include "pipeline/core/alert_record.h"
+#include "pipeline/core/batch.h"
+#include "pipeline/sources/framing.h"
+#include "pipeline/stages/json_map.h"
+#include "pipeline/stages/parse.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace klaxon {
+namespace {
+
+// Parsers need kParsePadding readable bytes after the frame.
+struct Padded {
+  explicit Padded(std::string s) : text(std::move(s)), len(text.size()) {
+    text.append(kParsePadding, '\0');
+  }
+  std::string_view view() const { return std::string_view(text.data(), len); }
+  std::string text;
+  size_t len;
+};
+
+IngestMeta test_meta() {
+  IngestMeta meta;
+  meta.transport = Transport::kTcp;
+  meta.peer = "192.0.2.1:51514";
+  meta.listener = "syslog_tcp";
+  meta.received_ns = 1'779'271'262'000'000'000LL;
+  return meta;
+}
+
+// message_fuzz, record round trip: the RFC 5424 parser accepts VERSION 1..999, the alert
+// record stores it in one byte, so a stored alert says "version": 999 % 256 = 231.
+// Minimized input: "999 - f - - - -" (no PRI: taken as RFC 5424 by the RFC 3164 path).
+TEST(FuzzRegression, RecordKeepsSyslogVersionAbove255) {
+  for (const char* frame : {"999 - f - - - -", "<13>300 - - - - - -"}) {
+    SCOPED_TRACE(frame);
+    MessageParser parser{ParseOptions{}};
+    const IngestMeta meta = test_meta();
+    const Padded in(frame);
+    Alert alert;
+    ASSERT_TRUE(parser.parse(in.view(), meta, meta.received_ns, alert).ok());
+    ASSERT_GT(alert.syslog.version, 255);
+
+    std::string record;
+    append_alert_record(alert, record);
+    Alert back;
+    ASSERT_TRUE(read_alert_record(record, back));
+    EXPECT_EQ(back.syslog.version, alert.syslog.version);
+    std::string json, json_back;
+    append_alert_json(alert, json);
+    append_alert_json(back, json_back);
+    EXPECT_EQ(json_back, json);
+  }
+}
+
+// json_map_fuzz, "what the mapper accepts is valid JSON": a number under a root-level
+// severity / level / priority / event.severity key is read with get_int64() and, when that
+// fails, accepted without validation, so malformed numbers pass as JSON.
+// Minimized input: {"level":5#}
+TEST(FuzzRegression, JsonMapperRejectsMalformedNumberAtSeverityKeys) {
+  for (const char* doc : {R"({"level":5#})", R"({"severity":-})", R"({"priority":01})",
+                          R"({"event.severity":1.5.5})", R"({"level":1e})"}) {
+    SCOPED_TRACE(doc);
+    JsonMapper mapper;
+    const Padded in(doc);
+    Alert alert;
+    EXPECT_EQ(mapper.map(in.view(), alert).reason, RejectReason::kJson);
+  }
+}
+
+// The same number anywhere else is rejected already: the behaviour the test above wants.
+TEST(FuzzRegression, JsonMapperRejectsMalformedNumberElsewhere) {
+  JsonMapper mapper;
+  const Padded in(R"({"other":5#})");
+  Alert alert;
+  EXPECT_EQ(mapper.map(in.view(), alert).reason, RejectReason::kJson);
+}
+
+// framing_fuzz, "frames are at most max_message_size": a SIGHUP reload lowers the limit
+// (SyslogTcpSession::set_framer_options) while an unterminated line is pending; at the end of
+// the stream finish() delivers it whole, over the new limit, where scan() would reject it as
+// too large. Minimized input (header: limit 481, reload to 480, one read): 04 80 ff ff ff then
+// 481 x 'a'.
+TEST(FuzzRegression, FramerFinishKeepsTheReloadedSizeLimit) {
+  FramerOptions options;
+  options.max_message_size = 481;
+  SyslogFramer framer(options);
+  std::vector<size_t> frames;
+  std::vector<RejectReason> rejects;
+  auto on_frame = [&](size_t, size_t len) { frames.push_back(len); };
+  auto on_reject = [&](RejectReason r, size_t, size_t, size_t) { rejects.push_back(r); };
+
+  const std::string stream(481, 'a');
+  const size_t consumed = framer.scan(stream, on_frame, on_reject);
+  ASSERT_EQ(consumed, 0u);  // within the limit, no delimiter yet: pending
+  options.max_message_size = 480;
+  framer.set_options(options);
+  framer.finish(stream, on_frame, on_reject);
+
+  for (size_t len : frames) EXPECT_LE(len, 480u);
+  EXPECT_EQ(rejects, std::vector<RejectReason>{RejectReason::kTooLarge});
+}
+
+}  // namespace
+}  // namespace klaxon
