@@ -7,7 +7,8 @@ namespace {
 
 // Version 2 added the TLS client identity (two string fields); version 3 the Kafka topic
 // (one string field) and, after the strings, i32 partition and i64 offset.
-constexpr uint8_t kRecordVersion = 3;
+// Version 4 widened the syslog VERSION to u16 (RFC 5424 allows up to 999; found by fuzzing).
+constexpr uint8_t kRecordVersion = 4;
 constexpr size_t kFieldsAddedInV2 = 2;
 constexpr size_t kFieldsAddedInV3 = 1;
 enum : uint8_t { kHasTimestamp = 1, kBodyJson = 2, kHasBom = 4 };
@@ -98,7 +99,7 @@ void append_alert_record(const Alert& a, std::string& out) {
   put<int64_t>(out, a.event_severity);
   put<int16_t>(out, static_cast<int16_t>(a.syslog.facility));
   put<int16_t>(out, static_cast<int16_t>(a.syslog.severity));
-  put<uint8_t>(out, static_cast<uint8_t>(a.syslog.version));
+  put<uint16_t>(out, static_cast<uint16_t>(a.syslog.version));
   put<int32_t>(out, a.source_port);
   put<int32_t>(out, a.destination_port);
   out.append(reinterpret_cast<const char*>(a.raw_sha256.data()), a.raw_sha256.size());
@@ -145,7 +146,7 @@ bool read_alert_record(std::string_view record, Alert& a) {
   a.event_severity = r.get<int64_t>();
   a.syslog.facility = r.get<int16_t>();
   a.syslog.severity = r.get<int16_t>();
-  a.syslog.version = r.get<uint8_t>();
+  a.syslog.version = version >= 4 ? r.get<uint16_t>() : r.get<uint8_t>();
   a.source_port = r.get<int32_t>();
   a.destination_port = r.get<int32_t>();
   const std::string_view sha = r.bytes(32);

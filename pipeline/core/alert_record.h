@@ -2,11 +2,12 @@
 // (klaxonctl, the API). Storing JSON would escape the raw message a second time and hand
 // zstd twice the bytes; measured in bench/README.md.
 //
-// Record layout (little-endian), version 3 (version 2 lacks the Kafka fields, version 1 also
-// the TLS identity; both still read):
+// Record layout (little-endian), version 4 (older versions are still read: 3 has a u8
+// syslog_version, 2 also lacks the Kafka fields, 1 also the TLS identity):
 //   u8 version | u8 flags | u8 severity | u8 transport | u8 syslog_format
 //   i64 timestamp_ns | i64 received_ns | i64 event_severity
-//   i16 facility | i16 syslog_severity | u8 syslog_version | i32 source_port | i32 destination_port
+//   i16 facility | i16 syslog_severity | u16 syslog_version (u8 before version 4)
+//   i32 source_port | i32 destination_port
 //   32 bytes raw SHA-256
 //   varint raw length | raw bytes
 //   then kRecordStringFields string fields in a fixed order, each either

@@ -74,7 +74,9 @@ bool decode_block(std::string_view bytes, std::string& scratch,
   const uint32_t raw_size = get_u32(bytes.data() + 6);
   std::string_view payload = bytes.substr(kHeader);
   if (bytes[1] == 1) {
-    if (raw_size > (1u << 30)) return false;
+    // Check the zstd frame's own size before allocating what a (corrupt) header claims.
+    const unsigned long long content = ZSTD_getFrameContentSize(payload.data(), payload.size());
+    if (raw_size > (1u << 30) || content != raw_size) return false;
     scratch.resize(raw_size);
     const size_t n = ZSTD_decompress(scratch.data(), raw_size, payload.data(), payload.size());
     if (ZSTD_isError(n) || n != raw_size) return false;

@@ -210,6 +210,11 @@ void SyslogFramer::finish(std::string_view leftover, OnFrame&& on_frame, OnRejec
     }
   }
   const size_t len = strip_trailer(leftover, 0, leftover.size());
+  // The limit may have been lowered (SIGHUP) since these bytes were scanned.
+  if (len > options_.max_message_size) {
+    on_reject(RejectReason::kTooLarge, 0, std::min<size_t>(len, 256), len);
+    return;
+  }
   if (len > 0) on_frame(size_t{0}, len);
 }
 

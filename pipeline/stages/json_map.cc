@@ -258,8 +258,11 @@ simdjson::error_code Mapping::field(std::string_view key, od::value v, Ctx ctx, 
         }
         if (t == od::json_type::number) {
           int64_t n = 0;
-          if (v.get_int64().get(n) == simdjson::SUCCESS) alert.event_severity = n;
-          return simdjson::SUCCESS;
+          if (v.get_int64().get(n) == simdjson::SUCCESS) {
+            alert.event_severity = n;
+            return simdjson::SUCCESS;
+          }
+          return validate(v, depth);  // not an int64: still has to be a valid number
         }
         return validate(v, depth);
       }

@@ -3,6 +3,7 @@
 #include "pipeline/core/alert_json.h"
 #include "pipeline/core/alert_record.h"
 #include "pipeline/core/batch.h"
+#include "pipeline/core/block.h"
 #include "pipeline/sources/framing.h"
 #include "pipeline/stages/json_map.h"
 #include "pipeline/stages/parse.h"
@@ -106,6 +107,19 @@ TEST(FuzzRegression, FramerFinishKeepsTheReloadedSizeLimit) {
 
   for (size_t len : frames) EXPECT_LE(len, 480u);
   EXPECT_EQ(rejects, std::vector<RejectReason>{RejectReason::kTooLarge});
+}
+
+// message_fuzz, slowdown: a corrupt block header claiming a 1 GiB raw size made decode_block
+// allocate and zero it before looking at the payload. Now the zstd frame's own content size
+// must agree first.
+TEST(FuzzRegression, DecodeBlockDoesNotTrustTheDeclaredSize) {
+  std::string block("\x01\x01", 2);              // version 1, zstd
+  block.append("\x01\x00\x00\x00", 4);           // one alert
+  block.append("\x00\x00\x00\x40", 4);           // raw size 1 GiB
+  block.append("\x28\xb5\x2f\xfd\x00\x00", 6);  // a zstd frame header, nothing more
+  std::string scratch;
+  EXPECT_FALSE(decode_block(block, scratch, [](std::string_view) {}));
+  EXPECT_LT(scratch.capacity(), size_t{1} << 20);
 }
 
 }  // namespace
