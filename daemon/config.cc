@@ -195,29 +195,38 @@ Status parse_tls(const Ctx& c, const std::string& path, const YAML::Node& n, Tls
   if (n["cert_file"]) CFG_TRY_ASSIGN(t.cert_file, get_file(c, n["cert_file"], path + ".cert_file"));
   if (n["key_file"]) CFG_TRY_ASSIGN(t.key_file, get_file(c, n["key_file"], path + ".key_file"));
   if (t.cert_file.empty() != t.key_file.empty()) {
-    return c.err(path + (t.cert_file.empty() ? ".cert_file" : ".key_file"),
-                 "cert_file and key_file go together (leave both out for a self-signed certificate)");
+    return c.err(
+        path + (t.cert_file.empty() ? ".cert_file" : ".key_file"),
+        "cert_file and key_file go together (leave both out for a self-signed certificate)");
   }
   if (n["ca_file"]) CFG_TRY_ASSIGN(t.ca_file, get_file(c, n["ca_file"], path + ".ca_file"));
   if (n["client_auth"]) {
     const std::string a = scalar_text(n["client_auth"]);
-    if (a == "none") t.client_auth = ClientAuth::kNone;
-    else if (a == "optional") t.client_auth = ClientAuth::kOptional;
-    else if (a == "required") t.client_auth = ClientAuth::kRequired;
-    else return c.err(path + ".client_auth", "expected none, optional or required, got \"" + a + "\"");
+    if (a == "none")
+      t.client_auth = ClientAuth::kNone;
+    else if (a == "optional")
+      t.client_auth = ClientAuth::kOptional;
+    else if (a == "required")
+      t.client_auth = ClientAuth::kRequired;
+    else
+      return c.err(path + ".client_auth", "expected none, optional or required, got \"" + a + "\"");
   }
   if (const auto allow = n["allow"]) {
     if (!allow.IsSequence()) {
-      return c.err(path + ".allow", "expected a list of client names (\"*.example.org\") or fingerprints (\"sha256:AB:...\")");
+      return c.err(path + ".allow",
+                   "expected a list of client names (\"*.example.org\") or fingerprints "
+                   "(\"sha256:AB:...\")");
     }
     for (const auto& a : allow) {
       const std::string v = scalar_text(a);
-      if (!a.IsScalar() || v.empty()) return c.err(path + ".allow", "expected names or fingerprints, got " + v);
+      if (!a.IsScalar() || v.empty())
+        return c.err(path + ".allow", "expected names or fingerprints, got " + v);
       t.allow.push_back(v);
     }
   }
   if (n["handshake_timeout"])
-    CFG_TRY_ASSIGN(t.handshake_timeout, get_duration(c, n["handshake_timeout"], path + ".handshake_timeout"));
+    CFG_TRY_ASSIGN(t.handshake_timeout,
+                   get_duration(c, n["handshake_timeout"], path + ".handshake_timeout"));
   bool pinned = false;
   for (const auto& a : t.allow) pinned |= a.rfind("sha256:", 0) == 0 || a.rfind("sha1:", 0) == 0;
   if (t.client_auth != ClientAuth::kNone && t.ca_file.empty() && !pinned) {
@@ -233,15 +242,18 @@ Status parse_tls(const Ctx& c, const std::string& path, const YAML::Node& n, Tls
 Status parse_source(const Ctx& c, const std::string& name, const YAML::Node& n, Config& cfg) {
   const std::string path = "sources." + name;
   if (!n.IsMap()) return c.err(path, "expected a map with a type");
-  if (!n["type"]) return c.err(path + ".type", "missing (expected syslog_tcp, syslog_tls, syslog_udp or kafka)");
+  if (!n["type"])
+    return c.err(path + ".type", "missing (expected syslog_tcp, syslog_tls, syslog_udp or kafka)");
   const std::string type = scalar_text(n["type"]);
   std::string listen;
   if (type == "syslog_tcp" || type == "syslog_tls") {
     const bool tls = type == "syslog_tls";
-    std::set<std::string> keys = {"type", "listen", "max_message_size", "max_connections",
-                                  "idle_timeout", "delimiter", "read_buffer"};
+    std::set<std::string> keys = {
+        "type",         "listen",    "max_message_size", "max_connections",
+        "idle_timeout", "delimiter", "read_buffer"};
     if (tls) {
-      keys.insert({"cert_file", "key_file", "ca_file", "client_auth", "allow", "handshake_timeout"});
+      keys.insert(
+          {"cert_file", "key_file", "ca_file", "client_auth", "allow", "handshake_timeout"});
     }
     KLAXON_TRY(check_keys(c, n, path, keys));
     SyslogTcpOptions o;
@@ -253,16 +265,23 @@ Status parse_source(const Ctx& c, const std::string& name, const YAML::Node& n, 
       CFG_TRY_ASSIGN(o.framer.max_message_size,
                      get_size(c, n["max_message_size"], path + ".max_message_size", 480, 64 << 20));
     if (n["max_connections"])
-      CFG_TRY_ASSIGN(o.max_connections, get_uint(c, n["max_connections"], path + ".max_connections", 1, 1'000'000));
-    if (n["idle_timeout"]) CFG_TRY_ASSIGN(o.idle_timeout, get_duration(c, n["idle_timeout"], path + ".idle_timeout"));
+      CFG_TRY_ASSIGN(o.max_connections,
+                     get_uint(c, n["max_connections"], path + ".max_connections", 1, 1'000'000));
+    if (n["idle_timeout"])
+      CFG_TRY_ASSIGN(o.idle_timeout, get_duration(c, n["idle_timeout"], path + ".idle_timeout"));
     if (n["read_buffer"])
-      CFG_TRY_ASSIGN(o.read_buffer, get_size(c, n["read_buffer"], path + ".read_buffer", 4096, 64 << 20));
+      CFG_TRY_ASSIGN(o.read_buffer,
+                     get_size(c, n["read_buffer"], path + ".read_buffer", 4096, 64 << 20));
     if (n["delimiter"]) {
       const std::string d = scalar_text(n["delimiter"]);
-      if (d == "lf") o.framer.delimiter = FrameDelimiter::kLf;
-      else if (d == "nul") o.framer.delimiter = FrameDelimiter::kNul;
-      else if (d == "lf_or_nul") o.framer.delimiter = FrameDelimiter::kLfOrNul;
-      else return c.err(path + ".delimiter", "expected lf, nul or lf_or_nul, got \"" + d + "\"");
+      if (d == "lf")
+        o.framer.delimiter = FrameDelimiter::kLf;
+      else if (d == "nul")
+        o.framer.delimiter = FrameDelimiter::kNul;
+      else if (d == "lf_or_nul")
+        o.framer.delimiter = FrameDelimiter::kLfOrNul;
+      else
+        return c.err(path + ".delimiter", "expected lf, nul or lf_or_nul, got \"" + d + "\"");
     }
     if (tls) KLAXON_TRY(parse_tls(c, path, n, o.tls_options));
     auto ep = parse_endpoint(listen);
@@ -270,7 +289,9 @@ Status parse_source(const Ctx& c, const std::string& name, const YAML::Node& n, 
     o.port = ep->port();
     cfg.tcp.push_back(o);
   } else if (type == "kafka") {
-    KLAXON_TRY(check_keys(c, n, path, {"type", "brokers", "topics", "group_id", "properties", "max_batch", "commit_interval"}));
+    KLAXON_TRY(check_keys(
+        c, n, path,
+        {"type", "brokers", "topics", "group_id", "properties", "max_batch", "commit_interval"}));
     KafkaOptions o;
     o.name = name;
     if (!n["brokers"] || !n["brokers"].IsScalar() || n["brokers"].Scalar().empty()) {
@@ -282,24 +303,31 @@ Status parse_source(const Ctx& c, const std::string& name, const YAML::Node& n, 
       return c.err(path + ".topics", "expected a list of topic names (or ^regex patterns)");
     }
     for (const auto& t : topics) {
-      if (!t.IsScalar() || t.Scalar().empty()) return c.err(path + ".topics", "expected topic names");
+      if (!t.IsScalar() || t.Scalar().empty())
+        return c.err(path + ".topics", "expected topic names");
       o.topics.push_back(t.Scalar());
     }
     if (n["group_id"]) o.group_id = scalar_text(n["group_id"]);
     if (const auto props = n["properties"]) {
-      if (!props.IsMap()) return c.err(path + ".properties", "expected a map of librdkafka properties");
+      if (!props.IsMap())
+        return c.err(path + ".properties", "expected a map of librdkafka properties");
       for (const auto& kv : props) {
         const std::string k = kv.first.as<std::string>();
         // These are klaxon's to decide: changing them would break the no-loss guarantee.
         if (k == "enable.auto.offset.store" || k == "enable.auto.commit" || k == "group.id" ||
             k == "bootstrap.servers") {
-          return c.err(path + ".properties." + k, "set by klaxon (use brokers/group_id; offsets are stored only when durable)");
+          return c.err(
+              path + ".properties." + k,
+              "set by klaxon (use brokers/group_id; offsets are stored only when durable)");
         }
         o.properties[k] = scalar_text(kv.second);
       }
     }
-    if (n["max_batch"]) CFG_TRY_ASSIGN(o.max_batch, get_uint(c, n["max_batch"], path + ".max_batch", 1, 1'000'000));
-    if (n["commit_interval"]) CFG_TRY_ASSIGN(o.commit_interval, get_duration(c, n["commit_interval"], path + ".commit_interval"));
+    if (n["max_batch"])
+      CFG_TRY_ASSIGN(o.max_batch, get_uint(c, n["max_batch"], path + ".max_batch", 1, 1'000'000));
+    if (n["commit_interval"])
+      CFG_TRY_ASSIGN(o.commit_interval,
+                     get_duration(c, n["commit_interval"], path + ".commit_interval"));
     cfg.kafka.push_back(o);
   } else if (type == "syslog_udp") {
     KLAXON_TRY(check_keys(c, n, path, {"type", "listen", "max_message_size", "receive_buffer"}));
@@ -320,7 +348,8 @@ Status parse_source(const Ctx& c, const std::string& name, const YAML::Node& n, 
     o.port = ep->port();
     cfg.udp.push_back(o);
   } else {
-    return c.err(path + ".type", "expected syslog_tcp, syslog_tls, syslog_udp or kafka, got \"" + type + "\"");
+    return c.err(path + ".type",
+                 "expected syslog_tcp, syslog_tls, syslog_udp or kafka, got \"" + type + "\"");
   }
   return ok_status();
 }

@@ -163,7 +163,8 @@ int run_daemon(Config config, const std::string& config_path) {
         // A bad certificate or key keeps the running one; established connections go on.
         if (auto st = tcp[i]->reload_tls(next->tcp[i].tls_options); !st) {
           tls_ok = false;
-          log_event(LogLevel::kError, "daemon", "TLS reload failed, keeping the running certificate",
+          log_event(LogLevel::kError, "daemon",
+                    "TLS reload failed, keeping the running certificate",
                     {{"error", st.error().message}});
         }
       }

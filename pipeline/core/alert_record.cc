@@ -16,16 +16,36 @@ enum : uint8_t { kHasTimestamp = 1, kBodyJson = 2, kHasBom = 4 };
 // The string fields, in record order. Adding a field means a new record version.
 template <typename A>
 auto string_fields(A& a) {
-  return std::array{&a.message,          &a.syslog.hostname,      &a.syslog.appname,
-                    &a.syslog.procid,    &a.syslog.msgid,         &a.syslog.structured_data,
-                    &a.event_kind,       &a.event_module,         &a.event_dataset,
-                    &a.event_action,     &a.event_category,       &a.rule_id,
-                    &a.rule_name,        &a.rule_category,        &a.host_name,
-                    &a.source_ip,        &a.destination_ip,       &a.network_transport,
-                    &a.network_protocol, &a.network_community_id, &a.user_name,
-                    &a.observer_vendor,  &a.observer_product,     &a.observer_name,
-                    &a.observer_type,    &a.ingest.peer,          &a.ingest.listener,
-                    &a.ingest.tls_subject, &a.ingest.tls_fingerprint, &a.ingest.kafka_topic};
+  return std::array{&a.message,
+                    &a.syslog.hostname,
+                    &a.syslog.appname,
+                    &a.syslog.procid,
+                    &a.syslog.msgid,
+                    &a.syslog.structured_data,
+                    &a.event_kind,
+                    &a.event_module,
+                    &a.event_dataset,
+                    &a.event_action,
+                    &a.event_category,
+                    &a.rule_id,
+                    &a.rule_name,
+                    &a.rule_category,
+                    &a.host_name,
+                    &a.source_ip,
+                    &a.destination_ip,
+                    &a.network_transport,
+                    &a.network_protocol,
+                    &a.network_community_id,
+                    &a.user_name,
+                    &a.observer_vendor,
+                    &a.observer_product,
+                    &a.observer_name,
+                    &a.observer_type,
+                    &a.ingest.peer,
+                    &a.ingest.listener,
+                    &a.ingest.tls_subject,
+                    &a.ingest.tls_fingerprint,
+                    &a.ingest.kafka_topic};
 }
 
 template <typename T>

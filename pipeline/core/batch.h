@@ -82,8 +82,8 @@ struct EncodedBlock {
   uint32_t count = 0;  // alerts in the block
   std::string bytes;   // header + (compressed) payload, ready to Put
   std::vector<Rejection> rejected;
-  uint64_t raw_bytes = 0;          // sum of the received frame sizes, for metrics
-  int64_t oldest_enqueued_ns = 0;  // monotonic time the oldest input entered the pipeline
+  uint64_t raw_bytes = 0;                   // sum of the received frame sizes, for metrics
+  int64_t oldest_enqueued_ns = 0;           // monotonic time the oldest input entered the pipeline
   std::vector<DurableCallback> on_durable;  // of the batches in this block
 };
 

@@ -59,7 +59,8 @@ PipelineMetrics::PipelineMetrics(prometheus::Registry& registry) {
                       .Name("klaxon_source_tls_handshake_failures_total")
                       .Help("TLS handshakes refused or failed, by reason")
                       .Register(registry);
-  for (const char* r : {"protocol", "cipher", "no_certificate", "certificate", "not_tls", "timeout", "other"}) {
+  for (const char* r :
+       {"protocol", "cipher", "no_certificate", "certificate", "not_tls", "timeout", "other"}) {
     tls_failures->Add({{"reason", r}});
   }
   tls_handshakes = &BuildCounter()

@@ -1,13 +1,13 @@
 #include "pipeline/sources/kafka.h"
 
 // rdkafka.h first: rdkafka_mock.h depends on it.
+#include "pipeline/core/clock.h"
+#include "pipeline/core/log.h"
+
 #include <librdkafka/rdkafka.h>
 
 #include <algorithm>
 #include <deque>
-
-#include "pipeline/core/clock.h"
-#include "pipeline/core/log.h"
 
 namespace klaxon {
 
@@ -16,20 +16,28 @@ namespace {
 constexpr size_t kMaxKafkaMessage = 1 << 20;  // larger payloads are rejected as too_large
 
 void log_cb(const rd_kafka_t*, int level, const char* fac, const char* buf) {
-  const LogLevel l = level <= 3 ? LogLevel::kError : level <= 4 ? LogLevel::kWarn : level <= 6 ? LogLevel::kInfo
-                                                                                               : LogLevel::kDebug;
+  const LogLevel l = level <= 3   ? LogLevel::kError
+                     : level <= 4 ? LogLevel::kWarn
+                     : level <= 6 ? LogLevel::kInfo
+                                  : LogLevel::kDebug;
   log_event(l, "kafka", buf, {{"facility", fac}});
 }
 
 struct ListDeleter {
-  void operator()(rd_kafka_topic_partition_list_t* l) const { rd_kafka_topic_partition_list_destroy(l); }
+  void operator()(rd_kafka_topic_partition_list_t* l) const {
+    rd_kafka_topic_partition_list_destroy(l);
+  }
 };
 using ListPtr = std::unique_ptr<rd_kafka_topic_partition_list_t, ListDeleter>;
 
 }  // namespace
 
-KafkaSource::KafkaSource(KafkaOptions options, BoundedQueue<RawBatch>& out, PipelineMetrics& metrics)
-    : options_(std::move(options)), out_(out), metrics_(metrics), tm_(metrics.transport(Transport::kKafka)) {}
+KafkaSource::KafkaSource(KafkaOptions options, BoundedQueue<RawBatch>& out,
+                         PipelineMetrics& metrics)
+    : options_(std::move(options)),
+      out_(out),
+      metrics_(metrics),
+      tm_(metrics.transport(Transport::kKafka)) {}
 
 KafkaSource::~KafkaSource() {
   if (thread_.joinable()) finish();
@@ -40,7 +48,8 @@ Status KafkaSource::start() {
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   auto set = [&](const std::string& k, const std::string& v) -> Status {
     if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
-      return make_error(ErrorCode::kInvalidArgument, options_.name + ": Kafka property " + k + ": " + err);
+      return make_error(ErrorCode::kInvalidArgument,
+                        options_.name + ": Kafka property " + k + ": " + err);
     }
     return ok_status();
   };
@@ -63,24 +72,29 @@ Status KafkaSource::start() {
   rd_kafka_conf_set_opaque(conf, this);
   rd_kafka_conf_set_log_cb(conf, log_cb);
   rd_kafka_conf_set_rebalance_cb(
-      conf, [](rd_kafka_t*, rd_kafka_resp_err_t e, rd_kafka_topic_partition_list_t* parts, void* opaque) {
-        static_cast<KafkaSource*>(opaque)->on_rebalance(e, parts);
-      });
+      conf, [](rd_kafka_t*, rd_kafka_resp_err_t e, rd_kafka_topic_partition_list_t* parts,
+               void* opaque) { static_cast<KafkaSource*>(opaque)->on_rebalance(e, parts); });
   rk_ = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
   if (!rk_) {
     rd_kafka_conf_destroy(conf);
-    return make_error(ErrorCode::kInvalidArgument, options_.name + ": cannot create the Kafka consumer: " + err);
+    return make_error(ErrorCode::kInvalidArgument,
+                      options_.name + ": cannot create the Kafka consumer: " + err);
   }
   rd_kafka_poll_set_consumer(rk_);
   ListPtr topics(rd_kafka_topic_partition_list_new(static_cast<int>(options_.topics.size())));
-  for (const auto& t : options_.topics) rd_kafka_topic_partition_list_add(topics.get(), t.c_str(), RD_KAFKA_PARTITION_UA);
+  for (const auto& t : options_.topics)
+    rd_kafka_topic_partition_list_add(topics.get(), t.c_str(), RD_KAFKA_PARTITION_UA);
   if (const auto e = rd_kafka_subscribe(rk_, topics.get()); e != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    return make_error(ErrorCode::kInvalidArgument, options_.name + ": subscribe: " + rd_kafka_err2str(e));
+    return make_error(ErrorCode::kInvalidArgument,
+                      options_.name + ": subscribe: " + rd_kafka_err2str(e));
   }
   std::string topic_list;
   for (const auto& t : options_.topics) topic_list += (topic_list.empty() ? "" : ",") + t;
   log_event(LogLevel::kInfo, "kafka", "consuming",
-            {{"source", options_.name}, {"brokers", options_.brokers}, {"topics", topic_list}, {"group", options_.group_id}});
+            {{"source", options_.name},
+             {"brokers", options_.brokers},
+             {"topics", topic_list},
+             {"group", options_.group_id}});
   thread_ = std::thread([this] { run(); });
   return ok_status();
 }
@@ -143,7 +157,8 @@ void KafkaSource::store_durable() {
     if (n == 0) continue;
     st.inflight.erase(st.inflight.begin(), st.inflight.begin() + static_cast<long>(n));
     // The offset to commit is the next one to read: last durable + 1.
-    rd_kafka_topic_partition_list_add(list.get(), key.first.c_str(), key.second)->offset = watermark + 1;
+    rd_kafka_topic_partition_list_add(list.get(), key.first.c_str(), key.second)->offset =
+        watermark + 1;
     st.stored = watermark;
   }
   if (list->cnt > 0) {
@@ -157,7 +172,8 @@ void KafkaSource::store_durable() {
   if (uncommitted_ && now - last_commit_ >= options_.commit_interval) {
     // Asynchronous: the result arrives through the poll loop; a failure is retried next time.
     const auto ce = rd_kafka_commit(rk_, nullptr, 1);
-    if (ce == RD_KAFKA_RESP_ERR_NO_ERROR || ce == RD_KAFKA_RESP_ERR__NO_OFFSET) uncommitted_ = false;
+    if (ce == RD_KAFKA_RESP_ERR_NO_ERROR || ce == RD_KAFKA_RESP_ERR__NO_OFFSET)
+      uncommitted_ = false;
     last_commit_ = now;
   }
 }
@@ -165,8 +181,10 @@ void KafkaSource::store_durable() {
 void KafkaSource::on_rebalance(int err, rd_kafka_topic_partition_list_t* parts) {
   const bool cooperative = std::string_view(rd_kafka_rebalance_protocol(rk_)) == "COOPERATIVE";
   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-    for (int i = 0; i < parts->cnt; ++i) partitions_[{parts->elems[i].topic, parts->elems[i].partition}];
-    log_event(LogLevel::kInfo, "kafka", "partitions assigned", {{"count", std::to_string(parts->cnt)}});
+    for (int i = 0; i < parts->cnt; ++i)
+      partitions_[{parts->elems[i].topic, parts->elems[i].partition}];
+    log_event(LogLevel::kInfo, "kafka", "partitions assigned",
+              {{"count", std::to_string(parts->cnt)}});
     if (cooperative) {
       if (rd_kafka_error_t* e = rd_kafka_incremental_assign(rk_, parts)) rd_kafka_error_destroy(e);
     } else {
@@ -180,7 +198,8 @@ void KafkaSource::on_rebalance(int err, rd_kafka_topic_partition_list_t* parts) 
   // Revoked (or lost): make what was read from these partitions durable and commit it before
   // another member takes them, so that it starts where we really stopped.
   std::vector<Key> revoked;
-  for (int i = 0; i < parts->cnt; ++i) revoked.emplace_back(parts->elems[i].topic, parts->elems[i].partition);
+  for (int i = 0; i < parts->cnt; ++i)
+    revoked.emplace_back(parts->elems[i].topic, parts->elems[i].partition);
   // Batches still waiting for queue room are given up: the new owner re-reads them.
   std::erase_if(pending_, [&](const std::unique_ptr<RawBatch>& b) {
     const Key k{b->kafka_topic, b->kafka_partition};
@@ -204,15 +223,18 @@ void KafkaSource::on_rebalance(int err, rd_kafka_topic_partition_list_t* parts) 
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
   if (!all_done()) {
-    log_event(LogLevel::kWarn, "kafka", "revoked partitions still had alerts in flight; they will be read again");
+    log_event(LogLevel::kWarn, "kafka",
+              "revoked partitions still had alerts in flight; they will be read again");
   }
   store_durable();
   const auto ce = rd_kafka_commit(rk_, nullptr, 0);
   if (ce != RD_KAFKA_RESP_ERR_NO_ERROR && ce != RD_KAFKA_RESP_ERR__NO_OFFSET) {
-    log_event(LogLevel::kWarn, "kafka", "commit on revoke failed", {{"error", rd_kafka_err2str(ce)}});
+    log_event(LogLevel::kWarn, "kafka", "commit on revoke failed",
+              {{"error", rd_kafka_err2str(ce)}});
   }
   for (const auto& k : revoked) partitions_.erase(k);
-  log_event(LogLevel::kInfo, "kafka", "partitions revoked", {{"count", std::to_string(parts->cnt)}});
+  log_event(LogLevel::kInfo, "kafka", "partitions revoked",
+            {{"count", std::to_string(parts->cnt)}});
   if (cooperative) {
     if (rd_kafka_error_t* e = rd_kafka_incremental_unassign(rk_, parts)) rd_kafka_error_destroy(e);
   } else {
@@ -231,7 +253,8 @@ void KafkaSource::run() {
       while (!pending_.empty() && push(pending_.front())) pending_.erase(pending_.begin());
       if (!pending_.empty()) {
         if (!paused_) pause_all(true);
-        if (rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_, 5)) rd_kafka_message_destroy(m);  // paused: none
+        if (rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_, 5))
+          rd_kafka_message_destroy(m);  // paused: none
         drain_acks();
         store_durable();
         continue;
@@ -250,7 +273,8 @@ void KafkaSource::run() {
     while (m != nullptr) {
       if (m->err) {
         if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-          log_event(LogLevel::kWarn, "kafka", "consumer error", {{"error", rd_kafka_message_errstr(m)}});
+          log_event(LogLevel::kWarn, "kafka", "consumer error",
+                    {{"error", rd_kafka_message_errstr(m)}});
         }
       } else {
         const std::string topic = rd_kafka_topic_name(m->rkt);
@@ -263,7 +287,8 @@ void KafkaSource::run() {
           b->kafka_partition = m->partition;
         }
         std::string_view payload(static_cast<const char*>(m->payload), m->payload ? m->len : 0);
-        while (!payload.empty() && (payload.back() == '\n' || payload.back() == '\r')) payload.remove_suffix(1);
+        while (!payload.empty() && (payload.back() == '\n' || payload.back() == '\r'))
+          payload.remove_suffix(1);
         bytes += m->len;
         if (payload.empty() || payload.size() > kMaxKafkaMessage) {
           Rejection r;
@@ -279,7 +304,8 @@ void KafkaSource::run() {
           r.kafka_offset = m->offset;
           b->rejected.push_back(std::move(r));
         } else {
-          b->frames.push_back(FrameRef{static_cast<uint32_t>(b->buffer.size()), static_cast<uint32_t>(payload.size())});
+          b->frames.push_back(FrameRef{static_cast<uint32_t>(b->buffer.size()),
+                                       static_cast<uint32_t>(payload.size())});
           b->kafka_offsets.push_back(m->offset);
           b->buffer.append(payload);
         }

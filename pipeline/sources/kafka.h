@@ -18,6 +18,11 @@
 // durable callbacks run on the writer thread and only append to a mutex-protected list.
 #pragma once
 
+#include "pipeline/core/batch.h"
+#include "pipeline/core/metrics.h"
+#include "pipeline/core/queue.h"
+#include "pipeline/core/result.h"
+
 #include <atomic>
 #include <chrono>
 #include <map>
@@ -26,11 +31,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include "pipeline/core/batch.h"
-#include "pipeline/core/metrics.h"
-#include "pipeline/core/queue.h"
-#include "pipeline/core/result.h"
 
 typedef struct rd_kafka_s rd_kafka_t;
 typedef struct rd_kafka_topic_partition_list_s rd_kafka_topic_partition_list_t;

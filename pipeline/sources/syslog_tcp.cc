@@ -195,9 +195,8 @@ class SyslogStreamSession : public StreamSession,
           std::min(std::max(buffer_.size() * 2, used_ + 4096), std::max(want, used_ + 4096)));
     }
     stream_.async_read_some(asio::buffer(buffer_.data() + used_, buffer_.size() - used_),
-                            [self = this->shared_from_this()](boost::system::error_code ec, size_t n) {
-                              self->on_read(ec, n);
-                            });
+                            [self = this->shared_from_this()](boost::system::error_code ec,
+                                                              size_t n) { self->on_read(ec, n); });
   }
 
   void on_read(boost::system::error_code ec, size_t n) {

@@ -1,5 +1,7 @@
 #include "pipeline/sources/tls.h"
 
+#include "pipeline/core/log.h"
+
 #include <arpa/inet.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -12,8 +14,6 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-
-#include "pipeline/core/log.h"
 
 namespace klaxon {
 
@@ -58,7 +58,8 @@ std::string lower(std::string s) {
 std::vector<std::string> certificate_names(X509* cert) {
   std::vector<std::string> names;
   bool had_dns = false;
-  auto* sans = static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
+  auto* sans =
+      static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
   if (sans != nullptr) {
     for (int i = 0; i < sk_GENERAL_NAME_num(sans); ++i) {
       const GENERAL_NAME* gn = sk_GENERAL_NAME_value(sans, i);
@@ -97,7 +98,9 @@ Result<PkeyPtr> read_key(const std::string& file) {
   if (!f) return make_error(ErrorCode::kIo, file + ": cannot read the key");
   PkeyPtr k(PEM_read_PrivateKey(f, nullptr, nullptr, nullptr));
   std::fclose(f);
-  if (!k) return make_error(ErrorCode::kInvalidArgument, file + ": not a PEM private key: " + openssl_errors());
+  if (!k)
+    return make_error(ErrorCode::kInvalidArgument,
+                      file + ": not a PEM private key: " + openssl_errors());
   return k;
 }
 
@@ -106,7 +109,9 @@ Result<X509Ptr> read_cert(const std::string& file) {
   if (!f) return make_error(ErrorCode::kIo, file + ": cannot read the certificate");
   X509Ptr c(PEM_read_X509(f, nullptr, nullptr, nullptr));
   std::fclose(f);
-  if (!c) return make_error(ErrorCode::kInvalidArgument, file + ": not a PEM certificate: " + openssl_errors());
+  if (!c)
+    return make_error(ErrorCode::kInvalidArgument,
+                      file + ": not a PEM certificate: " + openssl_errors());
   return c;
 }
 
@@ -159,7 +164,8 @@ bool name_matches(const std::string& pattern_in, const std::string& name_in) {
   return pattern == name;
 }
 
-Status write_certificate(const CertificateSpec& spec, const std::string& cert_file, const std::string& key_file) {
+Status write_certificate(const CertificateSpec& spec, const std::string& cert_file,
+                         const std::string& key_file) {
   PkeyPtr key(EVP_EC_gen("P-256"));
   if (!key) return make_error(ErrorCode::kInternal, "cannot generate a key: " + openssl_errors());
   X509Ptr cert(X509_new());
@@ -175,7 +181,8 @@ Status write_certificate(const CertificateSpec& spec, const std::string& cert_fi
   X509_set_pubkey(cert.get(), key.get());
   X509_NAME* name = X509_get_subject_name(cert.get());
   X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
-                             reinterpret_cast<const unsigned char*>(spec.common_name.c_str()), -1, -1, 0);
+                             reinterpret_cast<const unsigned char*>(spec.common_name.c_str()), -1,
+                             -1, 0);
   X509Ptr issuer_cert;
   PkeyPtr issuer_key;
   if (!spec.issuer_cert_file.empty()) {
@@ -209,7 +216,9 @@ Status write_certificate(const CertificateSpec& spec, const std::string& cert_fi
   ok &= add_ext(cert.get(), issuer, NID_subject_key_identifier, "hash");
   if (issuer_cert) ok &= add_ext(cert.get(), issuer, NID_authority_key_identifier, "keyid");
   if (!san.empty()) ok &= add_ext(cert.get(), issuer, NID_subject_alt_name, san);
-  if (!ok) return make_error(ErrorCode::kInternal, "cannot build certificate extensions: " + openssl_errors());
+  if (!ok)
+    return make_error(ErrorCode::kInternal,
+                      "cannot build certificate extensions: " + openssl_errors());
   if (X509_sign(cert.get(), issuer_key ? issuer_key.get() : key.get(), EVP_sha256()) == 0) {
     return make_error(ErrorCode::kInternal, "cannot sign the certificate: " + openssl_errors());
   }
@@ -219,7 +228,8 @@ Status write_certificate(const CertificateSpec& spec, const std::string& cert_fi
     FILE* kf = std::fopen(key_file.c_str(), "w");
     umask(old);
     if (!kf) return make_error(ErrorCode::kIo, key_file + ": cannot write the key");
-    const bool wrote = PEM_write_PrivateKey(kf, key.get(), nullptr, nullptr, 0, nullptr, nullptr) == 1;
+    const bool wrote =
+        PEM_write_PrivateKey(kf, key.get(), nullptr, nullptr, 0, nullptr, nullptr) == 1;
     std::fclose(kf);
     if (!wrote) return make_error(ErrorCode::kIo, key_file + ": cannot write the key");
   }
@@ -256,7 +266,8 @@ Result<SslContextPtr> make_server_context(const TlsOptions& o) {
       spec.ip_addresses = {"127.0.0.1", "::1"};
       KLAXON_TRY(write_certificate(spec, opts.cert_file, opts.key_file));
       auto fp = file_fingerprint(opts.cert_file);
-      log_event(LogLevel::kWarn, "tls", "generated a self-signed certificate (configure cert_file for production)",
+      log_event(LogLevel::kWarn, "tls",
+                "generated a self-signed certificate (configure cert_file for production)",
                 {{"cert", opts.cert_file}, {"fingerprint", fp ? *fp : std::string("?")}});
     }
   }
@@ -266,23 +277,27 @@ Result<SslContextPtr> make_server_context(const TlsOptions& o) {
   SSL_CTX_set_min_proto_version(c, TLS1_2_VERSION);
   SSL_CTX_set_options(c, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
   SSL_CTX_set_max_early_data(c, 0);  // no 0-RTT (RFC 9662)
-  if (SSL_CTX_set_cipher_list(c, kTls12Ciphers) != 1 || SSL_CTX_set1_groups_list(c, "X25519:P-256:P-384") != 1) {
+  if (SSL_CTX_set_cipher_list(c, kTls12Ciphers) != 1 ||
+      SSL_CTX_set1_groups_list(c, "X25519:P-256:P-384") != 1) {
     return make_error(ErrorCode::kInternal, "TLS cipher setup: " + openssl_errors());
   }
   if (SSL_CTX_use_certificate_chain_file(c, opts.cert_file.c_str()) != 1) {
-    return make_error(ErrorCode::kInvalidArgument, opts.cert_file + ": cannot use the certificate: " + openssl_errors());
+    return make_error(ErrorCode::kInvalidArgument,
+                      opts.cert_file + ": cannot use the certificate: " + openssl_errors());
   }
   if (SSL_CTX_use_PrivateKey_file(c, opts.key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
-    return make_error(ErrorCode::kInvalidArgument, opts.key_file + ": cannot use the key: " + openssl_errors());
+    return make_error(ErrorCode::kInvalidArgument,
+                      opts.key_file + ": cannot use the key: " + openssl_errors());
   }
   if (SSL_CTX_check_private_key(c) != 1) {
-    return make_error(ErrorCode::kInvalidArgument,
-                      opts.key_file + ": the key does not match " + opts.cert_file + ": " + openssl_errors());
+    return make_error(ErrorCode::kInvalidArgument, opts.key_file + ": the key does not match " +
+                                                       opts.cert_file + ": " + openssl_errors());
   }
   if (opts.client_auth != ClientAuth::kNone) {
     if (!opts.ca_file.empty()) {
       if (SSL_CTX_load_verify_locations(c, opts.ca_file.c_str(), nullptr) != 1) {
-        return make_error(ErrorCode::kInvalidArgument, opts.ca_file + ": cannot load the CA bundle: " + openssl_errors());
+        return make_error(ErrorCode::kInvalidArgument,
+                          opts.ca_file + ": cannot load the CA bundle: " + openssl_errors());
       }
       if (STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(opts.ca_file.c_str())) {
         SSL_CTX_set_client_CA_list(c, names);  // tells clients which certificate to send
@@ -305,9 +320,11 @@ Result<SslContextPtr> make_server_context(const TlsOptions& o) {
       const int err = X509_STORE_CTX_get_error(sc);
       // A pinned fingerprint stands in for path validation (self-signed or unknown issuer),
       // never for an expired or not-yet-valid certificate.
-      const bool date_error = err == X509_V_ERR_CERT_HAS_EXPIRED || err == X509_V_ERR_CERT_NOT_YET_VALID;
+      const bool date_error =
+          err == X509_V_ERR_CERT_HAS_EXPIRED || err == X509_V_ERR_CERT_NOT_YET_VALID;
       if (!fingerprints.empty() && !date_error) {
-        std::string fp256 = certificate_fingerprint(cert, "sha256"), fp1 = certificate_fingerprint(cert, "sha1");
+        std::string fp256 = certificate_fingerprint(cert, "sha256"),
+                    fp1 = certificate_fingerprint(cert, "sha1");
         for (auto* fp : {&fp256, &fp1}) {
           for (auto& ch : *fp) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
         }

@@ -38,9 +38,12 @@ TEST(Config, ErrorsNameTheFileTheKeyAndWhatWasExpected) {
        "sources.s.idle_timeout: expected a duration"},
       {"sources:\n  s:\n    type: carrier_pigeon\n",
        "sources.s.type: expected syslog_tcp, syslog_tls, syslog_udp or kafka"},
-      {"sources:\n  k:\n    type: kafka\n    topics: [a]\n", "sources.k.brokers: expected host:port"},
-      {"sources:\n  k:\n    type: kafka\n    brokers: b:9092\n", "sources.k.topics: expected a list"},
-      {"sources:\n  k:\n    type: kafka\n    brokers: b:9092\n    topics: [a]\n    properties:\n      enable.auto.offset.store: true\n",
+      {"sources:\n  k:\n    type: kafka\n    topics: [a]\n",
+       "sources.k.brokers: expected host:port"},
+      {"sources:\n  k:\n    type: kafka\n    brokers: b:9092\n",
+       "sources.k.topics: expected a list"},
+      {"sources:\n  k:\n    type: kafka\n    brokers: b:9092\n    topics: [a]\n    properties:\n   "
+       "   enable.auto.offset.store: true\n",
        "sources.k.properties.enable.auto.offset.store: set by klaxon"},
       {"sources:\n  s:\n    type: syslog_tls\n    cert_file: /nonexistent.pem\n",
        "sources.s.cert_file: cannot read \"/nonexistent.pem\""},
@@ -50,7 +53,8 @@ TEST(Config, ErrorsNameTheFileTheKeyAndWhatWasExpected) {
        "sources.s.client_auth: expected none, optional or required"},
       {"sources:\n  s:\n    type: syslog_tls\n    allow: [a.example.org]\n",
        "sources.s.allow: an allow-list needs client_auth"},
-      {"sources:\n  s:\n    type: syslog_tcp\n    cert_file: x\n", "sources.s.cert_file: unknown key"},
+      {"sources:\n  s:\n    type: syslog_tcp\n    cert_file: x\n",
+       "sources.s.cert_file: unknown key"},
       {"storage:\n  sync: sometimes\n", "storage.sync: expected commit"},
       {"parse:\n  timezone: CET\n", "parse.timezone: expected a UTC offset"},
       {"log:\n  level: loud\n", "log.level: expected debug"},
@@ -72,14 +76,16 @@ TEST(Config, ErrorsNameTheFileTheKeyAndWhatWasExpected) {
 TEST(Config, TheDocumentedExampleConfigIsValid) {
   // The example names files under /etc/klaxon/tls: make them in a temp dir and point there.
   test::TempDir dir;
-  std::string text = test::read_file(std::string(KLAXON_SOURCE_DIR) + "/deploy/klaxon.example.yaml");
+  std::string text =
+      test::read_file(std::string(KLAXON_SOURCE_DIR) + "/deploy/klaxon.example.yaml");
   ASSERT_FALSE(text.empty());
   for (size_t p; (p = text.find("/etc/klaxon/tls/")) != std::string::npos;) {
     text.replace(p, 16, dir.path() + "/");
   }
   CertificateSpec spec;
   spec.common_name = "klaxond";
-  ASSERT_TRUE(write_certificate(spec, dir.path() + "/klaxond.crt", dir.path() + "/klaxond.key").has_value());
+  ASSERT_TRUE(write_certificate(spec, dir.path() + "/klaxond.crt", dir.path() + "/klaxond.key")
+                  .has_value());
   test::write_file(dir.path() + "/senders-ca.pem", test::read_file(dir.path() + "/klaxond.crt"));
   test::write_file(dir.path() + "/kafka-ca.pem", test::read_file(dir.path() + "/klaxond.crt"));
   auto c = parse_config(text, "klaxon.example.yaml");

@@ -1,5 +1,8 @@
 // Kafka intake end to end: librdkafka's mock cluster as the broker (its own process), kcat as
 // an independent producer, a real klaxond consuming as a group member.
+#include "tests/support/daemon_harness.h"
+#include "tests/support/test_support.h"
+
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -9,9 +12,6 @@
 #include <set>
 #include <string>
 #include <thread>
-
-#include "tests/support/daemon_harness.h"
-#include "tests/support/test_support.h"
 
 namespace klaxon {
 namespace {
@@ -31,7 +31,8 @@ class MockKafka {
     const std::string out = dir.path() + "/mock-kafka.out";
     test::wait_until([&] { return test::read_file(out).find('\n') != std::string::npos; }, 10s);
     bootstrap_ = test::read_file(out);
-    bootstrap_.resize(bootstrap_.find('\n') == std::string::npos ? bootstrap_.size() : bootstrap_.find('\n'));
+    bootstrap_.resize(bootstrap_.find('\n') == std::string::npos ? bootstrap_.size()
+                                                                 : bootstrap_.find('\n'));
   }
   const std::string& bootstrap() const { return bootstrap_; }
 
@@ -45,12 +46,17 @@ bool have_kcat() { return test::run_shell("command -v kcat >/dev/null") == 0; }
 // Produces each line of `file` as one message with kcat (an independent client).
 void kcat_produce(const MockKafka& k, const std::string& topic, const std::string& file) {
   std::string out;
-  ASSERT_EQ(test::run_shell("kcat -P -b " + k.bootstrap() + " -t " + topic + " -l " + file + " 2>&1", &out), 0) << out;
+  ASSERT_EQ(test::run_shell(
+                "kcat -P -b " + k.bootstrap() + " -t " + topic + " -l " + file + " 2>&1", &out),
+            0)
+      << out;
 }
 
 std::string kafka_source(const MockKafka& k, const std::string& topic) {
   return "  kafka:\n    type: kafka\n    brokers: " + k.bootstrap() + "\n    topics: [" + topic +
-         "]\n    group_id: klaxon-test\n    properties:\n      topic.metadata.refresh.interval.ms: \"1000\"\n      session.timeout.ms: \"6000\"\n      heartbeat.interval.ms: \"500\"\n      group.instance.id: \"klaxon-test-1\"\n";
+         "]\n    group_id: klaxon-test\n    properties:\n      topic.metadata.refresh.interval.ms: "
+         "\"1000\"\n      session.timeout.ms: \"6000\"\n      heartbeat.interval.ms: \"500\"\n     "
+         " group.instance.id: \"klaxon-test-1\"\n";
 }
 
 // (partition, offset) of every stored alert.
@@ -77,7 +83,8 @@ TEST(KafkaIntegration, ConsumesWhatKcatProducesAndDeadLettersWhatDoesNotParse) {
   for (int i = 0; i < kN; ++i) {
     lines += i % 2 ? "<13>Nov 23 08:00:00 h app: kafka " + std::to_string(i) + "\n"
                    : "{\"event_type\":\"alert\",\"src_ip\":\"192.0.2." + std::to_string(i % 250) +
-                         "\",\"alert\":{\"signature\":\"kafka " + std::to_string(i) + "\",\"severity\":2}}\n";
+                         "\",\"alert\":{\"signature\":\"kafka " + std::to_string(i) +
+                         "\",\"severity\":2}}\n";
   }
   lines += "<999>bad pri\n{\"broken\":\n";
   test::write_file(dir.path() + "/msgs.txt", lines);
@@ -85,7 +92,8 @@ TEST(KafkaIntegration, ConsumesWhatKcatProducesAndDeadLettersWhatDoesNotParse) {
   Daemon d(dir, kafka_source(kafka, "alerts"));
   d.start();
   ASSERT_TRUE(d.wait_persisted(kN, 30s)) << d.persisted() << "\n" << d.log();
-  ASSERT_TRUE(test::wait_until([&] { return d.metric("klaxon_storage_dead_letters_total") >= 2; }, 10s));
+  ASSERT_TRUE(
+      test::wait_until([&] { return d.metric("klaxon_storage_dead_letters_total") >= 2; }, 10s));
   const auto positions = stored_positions(d.data_dir());
   EXPECT_EQ(positions.size(), static_cast<size_t>(kN));
   const std::set<std::pair<int64_t, int64_t>> distinct(positions.begin(), positions.end());
@@ -93,7 +101,8 @@ TEST(KafkaIntegration, ConsumesWhatKcatProducesAndDeadLettersWhatDoesNotParse) {
   const auto dead = test::dead_letters(d.data_dir());
   ASSERT_EQ(dead.size(), 2u);
   for (const auto& line : dead) {
-    EXPECT_NE(line.find("\"kafka\":{\"topic\":\"alerts\",\"partition\":"), std::string::npos) << line;
+    EXPECT_NE(line.find("\"kafka\":{\"topic\":\"alerts\",\"partition\":"), std::string::npos)
+        << line;
     EXPECT_NE(line.find("\"transport\":\"kafka\""), std::string::npos) << line;
   }
   EXPECT_EQ(d.metric("klaxon_source_received_messages_total{transport=\"kafka\"}"), kN + 2);
@@ -113,10 +122,13 @@ TEST(KafkaIntegration, KillNineWhileConsumingLosesNothing) {
   // librdkafka's mock cluster keeps only ~25k messages of this size per partition.
   constexpr int kN = 60000;
   std::string lines;
-  for (int i = 0; i < kN; ++i) lines += "<13>1 2026-11-23T08:00:00Z h app - - - flood " + std::to_string(i) + "\n";
+  for (int i = 0; i < kN; ++i)
+    lines += "<13>1 2026-11-23T08:00:00Z h app - - - flood " + std::to_string(i) + "\n";
   test::write_file(dir.path() + "/msgs.txt", lines);
   kcat_produce(kafka, "flood", dir.path() + "/msgs.txt");
-  Daemon d(dir, kafka_source(kafka, "flood") + "    max_batch: 256\npipeline:\n  queue_capacity: 4\n  block_max_alerts: 512\n");
+  Daemon d(dir,
+           kafka_source(kafka, "flood") +
+               "    max_batch: 256\npipeline:\n  queue_capacity: 4\n  block_max_alerts: 512\n");
   std::mt19937 rng(7);
   size_t kills = 0;
   for (int round = 0; round < 3; ++round) {
@@ -151,8 +163,9 @@ TEST(KafkaIntegration, KillNineWhileConsumingLosesNothing) {
   const std::set<std::pair<int64_t, int64_t>> distinct(positions.begin(), positions.end());
   EXPECT_EQ(distinct.size(), static_cast<size_t>(kN)) << "every produced message is stored";
   const size_t duplicates = positions.size() - distinct.size();
-  std::printf("kafka kill -9 test: %zu kills, %d messages, %zu stored twice (re-read after a kill)\n", kills, kN,
-              duplicates);
+  std::printf(
+      "kafka kill -9 test: %zu kills, %d messages, %zu stored twice (re-read after a kill)\n",
+      kills, kN, duplicates);
   // Duplicates come only from the uncommitted window: what was consumed since the last commit
   // (every 100 ms) plus the batches in flight, per kill. At this test's pace (~10k alerts/s with
   // tiny queues) that is a few thousand per kill at most.
@@ -165,16 +178,20 @@ TEST(KafkaIntegration, RebalanceToASecondMemberLosesNothing) {
   MockKafka kafka(dir_a, "shared", 4);
   constexpr int kN = 40000;
   std::string lines;
-  for (int i = 0; i < kN; ++i) lines += "<13>1 2026-11-23T08:00:00Z h app - - - shared " + std::to_string(i) + "\n";
+  for (int i = 0; i < kN; ++i)
+    lines += "<13>1 2026-11-23T08:00:00Z h app - - - shared " + std::to_string(i) + "\n";
   test::write_file(dir_a.path() + "/msgs.txt", lines);
   kcat_produce(kafka, "shared", dir_a.path() + "/msgs.txt");
   // Slow consumers (tiny queues), so that the rebalance happens mid-stream.
-  const std::string slow = "    max_batch: 128\npipeline:\n  queue_capacity: 2\n  block_max_alerts: 256\n";
+  const std::string slow =
+      "    max_batch: 128\npipeline:\n  queue_capacity: 2\n  block_max_alerts: 256\n";
   Daemon a(dir_a, kafka_source(kafka, "shared") + slow);
   Daemon b(dir_b, kafka_source(kafka, "shared") + slow);
   // Distinct static member ids (the source's properties carry one).
-  test::write_file(a.config_path(), std::regex_replace(test::read_file(a.config_path()), std::regex("klaxon-test-1"), "member-a"));
-  test::write_file(b.config_path(), std::regex_replace(test::read_file(b.config_path()), std::regex("klaxon-test-1"), "member-b"));
+  test::write_file(a.config_path(), std::regex_replace(test::read_file(a.config_path()),
+                                                       std::regex("klaxon-test-1"), "member-a"));
+  test::write_file(b.config_path(), std::regex_replace(test::read_file(b.config_path()),
+                                                       std::regex("klaxon-test-1"), "member-b"));
   a.start();
   ASSERT_TRUE(test::wait_until([&] { return a.persisted() >= 1000; }, 30s)) << a.log();
   b.start();  // joins: the group rebalances; a drains and commits what it gives up
@@ -186,8 +203,8 @@ TEST(KafkaIntegration, RebalanceToASecondMemberLosesNothing) {
   all.insert(pb.begin(), pb.end());
   const std::set<std::pair<int64_t, int64_t>> distinct(all.begin(), all.end());
   EXPECT_EQ(distinct.size(), static_cast<size_t>(kN));
-  std::printf("kafka rebalance test: a stored %zu, b stored %zu, %zu read by both\n", pa.size(), pb.size(),
-              all.size() - distinct.size());
+  std::printf("kafka rebalance test: a stored %zu, b stored %zu, %zu read by both\n", pa.size(),
+              pb.size(), all.size() - distinct.size());
   EXPECT_NE(a.log().find("partitions revoked"), std::string::npos);
   // What a gave up was committed first: b re-read at most the batches a had in flight.
   EXPECT_LT(all.size() - distinct.size(), 2000u);

@@ -1,6 +1,11 @@
 // Syslog over TLS (RFC 5425) end to end: a real klaxond with certificates made by the test,
 // real syslog-ng and openssl s_client as senders, and a test TLS client that can hold a
 // connection open across a reload.
+#include "pipeline/sources/tls.h"
+#include "tests/support/daemon_harness.h"
+#include "tests/support/test_support.h"
+#include "tests/support/tls_client.h"
+
 #include <gtest/gtest.h>
 #include <openssl/ssl.h>
 #include <signal.h>
@@ -10,11 +15,6 @@
 #include <set>
 #include <string>
 #include <thread>
-
-#include "pipeline/sources/tls.h"
-#include "tests/support/daemon_harness.h"
-#include "tests/support/test_support.h"
-#include "tests/support/tls_client.h"
 
 namespace klaxon {
 namespace {
@@ -32,7 +32,8 @@ using test::TlsClientOptions;
 struct Pki {
   explicit Pki(const std::string& dir) : dir(dir) {
     auto make = [&](const std::string& name, CertificateSpec spec) {
-      const Status s = write_certificate(spec, dir + "/" + name + ".crt", dir + "/" + name + ".key");
+      const Status s =
+          write_certificate(spec, dir + "/" + name + ".crt", dir + "/" + name + ".key");
       EXPECT_TRUE(s.has_value()) << name << ": " << (s ? "" : s.error().message);
     };
     CertificateSpec ca;
@@ -92,10 +93,12 @@ TlsClientOptions with_cert(const Pki& pki, const std::string& name) {
   return o;
 }
 
-std::string tls_source(uint16_t port, const Pki& pki, const std::string& auth, const std::string& allow = "") {
-  std::string s = "  syslog_tls:\n    type: syslog_tls\n    listen: 127.0.0.1:" + std::to_string(port) +
-                  "\n    cert_file: " + pki.crt("server") + "\n    key_file: " + pki.key("server") +
-                  "\n    client_auth: " + auth + "\n    handshake_timeout: 2s\n";
+std::string tls_source(uint16_t port, const Pki& pki, const std::string& auth,
+                       const std::string& allow = "") {
+  std::string s =
+      "  syslog_tls:\n    type: syslog_tls\n    listen: 127.0.0.1:" + std::to_string(port) +
+      "\n    cert_file: " + pki.crt("server") + "\n    key_file: " + pki.key("server") +
+      "\n    client_auth: " + auth + "\n    handshake_timeout: 2s\n";
   if (auth != "none") s += "    ca_file: " + pki.crt("ca") + "\n";
   if (!allow.empty()) s += "    allow: " + allow + "\n";
   return s;
@@ -114,17 +117,22 @@ void run_syslog_ng(const TempDir& dir, uint16_t port, const std::string& tls_opt
   std::string lines;
   for (int i = 0; i < n; ++i) lines += "tls-message " + std::to_string(i) + "\n";
   test::write_file(dir.path() + "/in.log", lines);
-  test::write_file(dir.path() + "/syslog-ng.conf",
-                   "@version: 3.38\n"
-                   "options { use-dns(no); dns-cache(no); keep-hostname(yes); stats-freq(0); };\n"
-                   "source s_in { file(\"" + dir.path() + "/in.log\" follow-freq(0.1) flags(no-parse) program-override(\"tlsapp\")); };\n"
-                   "destination d_tls { syslog(\"127.0.0.1\" port(" + std::to_string(port) +
-                   ") transport(\"tls\") tls(" + tls_options + " peer-verify(required-trusted))); };\n"
-                   "log { source(s_in); destination(d_tls); };\n");
+  test::write_file(
+      dir.path() + "/syslog-ng.conf",
+      "@version: 3.38\n"
+      "options { use-dns(no); dns-cache(no); keep-hostname(yes); stats-freq(0); };\n"
+      "source s_in { file(\"" +
+          dir.path() +
+          "/in.log\" follow-freq(0.1) flags(no-parse) program-override(\"tlsapp\")); };\n"
+          "destination d_tls { syslog(\"127.0.0.1\" port(" +
+          std::to_string(port) + ") transport(\"tls\") tls(" + tls_options +
+          " peer-verify(required-trusted))); };\n"
+          "log { source(s_in); destination(d_tls); };\n");
 }
 
 TEST(TlsIntegration, SyslogNgWithClientCertificateUnderMutualTls) {
-  if (test::run_shell("command -v syslog-ng >/dev/null") != 0) GTEST_SKIP() << "syslog-ng not installed";
+  if (test::run_shell("command -v syslog-ng >/dev/null") != 0)
+    GTEST_SKIP() << "syslog-ng not installed";
   TempDir dir;
   Pki pki(dir.path());
   const uint16_t port = test::free_tcp_port();
@@ -132,13 +140,14 @@ TEST(TlsIntegration, SyslogNgWithClientCertificateUnderMutualTls) {
   d.start();
   constexpr int kN = 100;
   run_syslog_ng(dir, port,
-                "ca-file(\"" + pki.crt("ca") + "\") cert-file(\"" + pki.crt("client") + "\") key-file(\"" +
-                    pki.key("client") + "\")",
+                "ca-file(\"" + pki.crt("ca") + "\") cert-file(\"" + pki.crt("client") +
+                    "\") key-file(\"" + pki.key("client") + "\")",
                 kN);
-  test::Process sng({"syslog-ng", "-F", "--no-caps", "-f", dir.path() + "/syslog-ng.conf",
-                     "--persist-file=" + dir.path() + "/sng.persist", "--pidfile=" + dir.path() + "/sng.pid",
-                     "--control=" + dir.path() + "/sng.ctl"},
-                    dir.path() + "/syslog-ng");
+  test::Process sng(
+      {"syslog-ng", "-F", "--no-caps", "-f", dir.path() + "/syslog-ng.conf",
+       "--persist-file=" + dir.path() + "/sng.persist", "--pidfile=" + dir.path() + "/sng.pid",
+       "--control=" + dir.path() + "/sng.ctl"},
+      dir.path() + "/syslog-ng");
   ASSERT_TRUE(d.wait_persisted(kN, 30s)) << d.persisted() << "\n" << sng.stderr_text() << d.log();
   const auto fp = file_fingerprint(pki.crt("client"));
   ASSERT_TRUE(fp.has_value());
@@ -156,17 +165,19 @@ TEST(TlsIntegration, SyslogNgWithClientCertificateUnderMutualTls) {
 }
 
 TEST(TlsIntegration, SyslogNgWithoutClientCertificate) {
-  if (test::run_shell("command -v syslog-ng >/dev/null") != 0) GTEST_SKIP() << "syslog-ng not installed";
+  if (test::run_shell("command -v syslog-ng >/dev/null") != 0)
+    GTEST_SKIP() << "syslog-ng not installed";
   TempDir dir;
   Pki pki(dir.path());
   const uint16_t port = test::free_tcp_port();
   Daemon d(dir, tls_source(port, pki, "none"));
   d.start();
   run_syslog_ng(dir, port, "ca-file(\"" + pki.crt("ca") + "\")", 50);
-  test::Process sng({"syslog-ng", "-F", "--no-caps", "-f", dir.path() + "/syslog-ng.conf",
-                     "--persist-file=" + dir.path() + "/sng.persist", "--pidfile=" + dir.path() + "/sng.pid",
-                     "--control=" + dir.path() + "/sng.ctl"},
-                    dir.path() + "/syslog-ng");
+  test::Process sng(
+      {"syslog-ng", "-F", "--no-caps", "-f", dir.path() + "/syslog-ng.conf",
+       "--persist-file=" + dir.path() + "/sng.persist", "--pidfile=" + dir.path() + "/sng.pid",
+       "--control=" + dir.path() + "/sng.ctl"},
+      dir.path() + "/syslog-ng");
   ASSERT_TRUE(d.wait_persisted(50, 30s)) << sng.stderr_text();
   for (const auto& a : stored_alerts(d.data_dir())) {
     const auto f = fields_of(a);
@@ -187,13 +198,15 @@ TEST(TlsIntegration, RefusedHandshakesAreCountedAndGoodClientsAreUndisturbed) {
   ASSERT_TRUE(good.send(rfc5424("before")));
 
   // openssl s_client as an independent client: old protocols and a weak cipher.
-  const std::string sclient = "timeout 10 openssl s_client -connect 127.0.0.1:" + std::to_string(port) +
-                              " -CAfile " + pki.crt("ca") + " -cert " + pki.crt("client") + " -key " +
-                              pki.key("client") + " </dev/null >/dev/null 2>&1";
+  const std::string sclient =
+      "timeout 10 openssl s_client -connect 127.0.0.1:" + std::to_string(port) + " -CAfile " +
+      pki.crt("ca") + " -cert " + pki.crt("client") + " -key " + pki.key("client") +
+      " </dev/null >/dev/null 2>&1";
   EXPECT_NE(test::run_shell(sclient + " -tls1 -cipher DEFAULT@SECLEVEL=0"), -1);
   EXPECT_NE(test::run_shell(sclient + " -tls1_1 -cipher DEFAULT@SECLEVEL=0"), -1);
   EXPECT_NE(test::run_shell(sclient + " -tls1_2 -cipher AES128-SHA"), -1);
-  EXPECT_TRUE(test::wait_until([&] { return failures(d, "protocol") >= 2 && failures(d, "cipher") >= 1; }, 10s))
+  EXPECT_TRUE(test::wait_until(
+      [&] { return failures(d, "protocol") >= 2 && failures(d, "cipher") >= 1; }, 10s))
       << d.metrics();
 
   // Client certificates: none, from an untrusted CA, expired, valid but not on the allow-list.
@@ -218,8 +231,8 @@ TEST(TlsIntegration, RefusedHandshakesAreCountedAndGoodClientsAreUndisturbed) {
   const int silent = test::connect_tcp(port);
   EXPECT_TRUE(test::wait_until(
       [&] {
-        return failures(d, "no_certificate") >= 1 && failures(d, "certificate") >= 3 && failures(d, "not_tls") >= 1 &&
-               failures(d, "timeout") >= 1;
+        return failures(d, "no_certificate") >= 1 && failures(d, "certificate") >= 3 &&
+               failures(d, "not_tls") >= 1 && failures(d, "timeout") >= 1;
       },
       15s))
       << d.metrics();
@@ -264,10 +277,11 @@ TEST(TlsIntegration, SighupReloadsCertificatesAndABadKeyKeepsTheOldOne) {
   Pki pki(dir.path());
   const uint16_t port = test::free_tcp_port();
   // The listener reads its certificate from fixed paths that the test rewrites.
-  test::run_shell("cp " + pki.crt("server") + " " + dir.path() + "/live.crt && cp " + pki.key("server") + " " +
-                  dir.path() + "/live.key");
-  std::string src = "  syslog_tls:\n    type: syslog_tls\n    listen: 127.0.0.1:" + std::to_string(port) +
-                    "\n    cert_file: " + dir.path() + "/live.crt\n    key_file: " + dir.path() + "/live.key\n";
+  test::run_shell("cp " + pki.crt("server") + " " + dir.path() + "/live.crt && cp " +
+                  pki.key("server") + " " + dir.path() + "/live.key");
+  std::string src =
+      "  syslog_tls:\n    type: syslog_tls\n    listen: 127.0.0.1:" + std::to_string(port) +
+      "\n    cert_file: " + dir.path() + "/live.crt\n    key_file: " + dir.path() + "/live.key\n";
   Daemon d(dir, src);
   d.start();
   const auto fp1 = file_fingerprint(pki.crt("server")), fp2 = file_fingerprint(pki.crt("server2"));
@@ -276,9 +290,11 @@ TEST(TlsIntegration, SighupReloadsCertificatesAndABadKeyKeepsTheOldOne) {
   EXPECT_EQ(established.server_fingerprint(), *fp1);
 
   // A broken key: the reload fails, says why, and the old certificate is still served.
-  test::write_file(dir.path() + "/live.key", "-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n");
+  test::write_file(dir.path() + "/live.key",
+                   "-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n");
   d.process().signal(SIGHUP);
-  EXPECT_TRUE(test::wait_until([&] { return d.metric("klaxon_config_last_reload_successful") == 0; }, 5s));
+  EXPECT_TRUE(
+      test::wait_until([&] { return d.metric("klaxon_config_last_reload_successful") == 0; }, 5s));
   EXPECT_NE(d.log().find("TLS reload failed"), std::string::npos) << d.log();
   {
     TlsClient c;
@@ -286,10 +302,11 @@ TEST(TlsIntegration, SighupReloadsCertificatesAndABadKeyKeepsTheOldOne) {
     EXPECT_EQ(c.server_fingerprint(), *fp1);
   }
   // A good new pair: new connections get it; the established one goes on.
-  test::run_shell("cp " + pki.crt("server2") + " " + dir.path() + "/live.crt && cp " + pki.key("server2") + " " +
-                  dir.path() + "/live.key");
+  test::run_shell("cp " + pki.crt("server2") + " " + dir.path() + "/live.crt && cp " +
+                  pki.key("server2") + " " + dir.path() + "/live.key");
   d.process().signal(SIGHUP);
-  EXPECT_TRUE(test::wait_until([&] { return d.metric("klaxon_config_last_reload_successful") == 1; }, 5s));
+  EXPECT_TRUE(
+      test::wait_until([&] { return d.metric("klaxon_config_last_reload_successful") == 1; }, 5s));
   {
     TlsClient c;
     ASSERT_TRUE(c.connect(port, ca_only(pki))) << c.error();
@@ -303,11 +320,14 @@ TEST(TlsIntegration, SighupReloadsCertificatesAndABadKeyKeepsTheOldOne) {
 TEST(TlsIntegration, EmbeddedDefaultGeneratesASelfSignedCertificateWith127001) {
   TempDir dir;
   const uint16_t port = test::free_tcp_port();
-  Daemon d(dir, "  syslog_tls:\n    type: syslog_tls\n    listen: 127.0.0.1:" + std::to_string(port) + "\n");
+  Daemon d(dir, "  syslog_tls:\n    type: syslog_tls\n    listen: 127.0.0.1:" +
+                    std::to_string(port) + "\n");
   d.start();
   const std::string crt = d.data_dir() + "/tls/klaxond.crt";
   std::string out;
-  ASSERT_EQ(test::run_shell("openssl x509 -in " + crt + " -noout -ext subjectAltName 2>&1", &out), 0) << out;
+  ASSERT_EQ(test::run_shell("openssl x509 -in " + crt + " -noout -ext subjectAltName 2>&1", &out),
+            0)
+      << out;
   EXPECT_NE(out.find("IP Address:127.0.0.1"), std::string::npos) << out;
   const auto fp = file_fingerprint(crt);
   ASSERT_TRUE(fp.has_value());

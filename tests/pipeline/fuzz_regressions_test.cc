@@ -113,9 +113,9 @@ TEST(FuzzRegression, FramerFinishKeepsTheReloadedSizeLimit) {
 // allocate and zero it before looking at the payload. Now the zstd frame's own content size
 // must agree first.
 TEST(FuzzRegression, DecodeBlockDoesNotTrustTheDeclaredSize) {
-  std::string block("\x01\x01", 2);              // version 1, zstd
-  block.append("\x01\x00\x00\x00", 4);           // one alert
-  block.append("\x00\x00\x00\x40", 4);           // raw size 1 GiB
+  std::string block("\x01\x01", 2);             // version 1, zstd
+  block.append("\x01\x00\x00\x00", 4);          // one alert
+  block.append("\x00\x00\x00\x40", 4);          // raw size 1 GiB
   block.append("\x28\xb5\x2f\xfd\x00\x00", 6);  // a zstd frame header, nothing more
   std::string scratch;
   EXPECT_FALSE(decode_block(block, scratch, [](std::string_view) {}));

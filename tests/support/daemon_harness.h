@@ -2,14 +2,14 @@
 // child process; metrics read over HTTP; the store read back with klaxonctl.
 #pragma once
 
+#include "tests/support/test_support.h"
+
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
 #include <memory>
 #include <string>
 #include <vector>
-
-#include "tests/support/test_support.h"
 
 namespace klaxon::test {
 
@@ -76,10 +76,15 @@ class Daemon {
   std::unique_ptr<test::Process> proc_;
 };
 
-// Stored alerts, read back by klaxonctl (a separate process opening the store read-only).
-inline std::vector<std::string> stored_alerts(const std::string& data_dir) {
+// The lines a klaxonctl subcommand prints for a data directory.
+inline std::vector<std::string> klaxonctl_lines(const std::string& command,
+                                                const std::string& data_dir, bool must_succeed) {
   std::string out;
-  EXPECT_EQ(test::run_shell(klaxonctl_path() + " alerts --data-dir " + data_dir, &out), 0);
+  const int rc =
+      test::run_shell(klaxonctl_path() + " " + command + " --data-dir " + data_dir, &out);
+  if (must_succeed) {
+    EXPECT_EQ(rc, 0) << command;
+  }
   std::vector<std::string> lines;
   size_t pos = 0;
   while (pos < out.size()) {
@@ -90,17 +95,13 @@ inline std::vector<std::string> stored_alerts(const std::string& data_dir) {
   return lines;
 }
 
+// Stored alerts, read back by klaxonctl (a separate process opening the store read-only).
+inline std::vector<std::string> stored_alerts(const std::string& data_dir) {
+  return klaxonctl_lines("alerts", data_dir, true);
+}
+
 inline std::vector<std::string> dead_letters(const std::string& data_dir) {
-  std::string out;
-  test::run_shell(klaxonctl_path() + " dead-letters --data-dir " + data_dir, &out);
-  std::vector<std::string> lines;
-  size_t pos = 0;
-  while (pos < out.size()) {
-    const size_t nl = out.find('\n', pos);
-    lines.push_back(out.substr(pos, nl - pos));
-    pos = nl == std::string::npos ? out.size() : nl + 1;
-  }
-  return lines;
+  return klaxonctl_lines("dead-letters", data_dir, false);
 }
 
 struct Fields {
@@ -131,6 +132,5 @@ inline Fields fields_of(const std::string& json) {
   if (!doc["seq"].get(seq)) f.seq = seq;
   return f;
 }
-
 
 }  // namespace klaxon::test

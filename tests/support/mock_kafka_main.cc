@@ -37,7 +37,8 @@ int main(int argc, char** argv) {
   }
   for (int i = 1; i + 1 < argc; i += 2) {
     if (std::string(argv[i]) == "--topic") {
-      const int partitions = (i + 3 < argc && std::string(argv[i + 2]) == "--partitions") ? std::atoi(argv[i + 3]) : 1;
+      const int partitions =
+          (i + 3 < argc && std::string(argv[i + 2]) == "--partitions") ? std::atoi(argv[i + 3]) : 1;
       rd_kafka_mock_topic_create(mc, argv[i + 1], partitions, 1);
     }
   }

@@ -1,5 +1,7 @@
 #include "tests/support/tls_client.h"
 
+#include "pipeline/sources/tls.h"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <openssl/err.h>
@@ -7,8 +9,6 @@
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include "pipeline/sources/tls.h"
 
 namespace klaxon::test {
 
@@ -34,7 +34,8 @@ TlsClient::~TlsClient() {
 
 bool TlsClient::connect(uint16_t port, const TlsClientOptions& o) {
   ctx_ = SSL_CTX_new(TLS_client_method());
-  if (o.min_version || o.max_version) SSL_CTX_set_security_level(ctx_, 0);  // allow old protocols to be offered
+  if (o.min_version || o.max_version)
+    SSL_CTX_set_security_level(ctx_, 0);  // allow old protocols to be offered
   if (o.min_version) SSL_CTX_set_min_proto_version(ctx_, o.min_version);
   if (o.max_version) SSL_CTX_set_max_proto_version(ctx_, o.max_version);
   if (!o.ciphers.empty()) SSL_CTX_set_cipher_list(ctx_, o.ciphers.c_str());
