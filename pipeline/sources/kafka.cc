@@ -134,16 +134,17 @@ void KafkaSource::pause_all(bool pause) {
 bool KafkaSource::push(std::unique_ptr<RawBatch>& batch) { return out_.try_push(batch); }
 
 void KafkaSource::drain_acks() {
-  std::vector<std::pair<Key, int64_t>> acks;
+  std::vector<Ack> acks;
   {
     std::lock_guard<std::mutex> lock(acks_mu_);
     acks.swap(acks_);
   }
-  for (const auto& [key, last] : acks) {
-    auto it = partitions_.find(key);
-    if (it == partitions_.end()) continue;  // revoked meanwhile: the new owner re-reads it
+  for (const auto& a : acks) {
+    auto it = partitions_.find(a.key);
+    // Revoked meanwhile (the new owner re-reads it), or from an earlier assignment.
+    if (it == partitions_.end() || it->second.generation != a.generation) continue;
     for (auto& f : it->second.inflight) {
-      if (f.last_offset == last) f.done = true;
+      if (f.last_offset == a.last_offset) f.done = true;
     }
   }
 }
@@ -181,8 +182,11 @@ void KafkaSource::store_durable() {
 void KafkaSource::on_rebalance(int err, rd_kafka_topic_partition_list_t* parts) {
   const bool cooperative = std::string_view(rd_kafka_rebalance_protocol(rk_)) == "COOPERATIVE";
   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-    for (int i = 0; i < parts->cnt; ++i)
-      partitions_[{parts->elems[i].topic, parts->elems[i].partition}];
+    for (int i = 0; i < parts->cnt; ++i) {
+      auto& st = partitions_[{parts->elems[i].topic, parts->elems[i].partition}];
+      st = PartitionState{};
+      st.generation = ++next_generation_;
+    }
     log_event(LogLevel::kInfo, "kafka", "partitions assigned",
               {{"count", std::to_string(parts->cnt)}});
     if (cooperative) {
@@ -327,10 +331,11 @@ void KafkaSource::run() {
       b->enqueued_ns = monotonic_ns();
       b->buffer.append(kParsePadding, '\0');
       const int64_t last = b->kafka_last_offset;
-      partitions_[key].inflight.push_back(Inflight{last});
-      b->on_durable = [this, key = key, last] {
+      auto& st = partitions_[key];
+      st.inflight.push_back(Inflight{last});
+      b->on_durable = [this, key = key, generation = st.generation, last] {
         std::lock_guard<std::mutex> lock(acks_mu_);
-        acks_.emplace_back(key, last);
+        acks_.push_back(Ack{key, generation, last});
       };
       if (!push(b)) pending_.push_back(std::move(b));
     }

@@ -72,6 +72,14 @@ class KafkaSource {
   struct PartitionState {
     std::vector<Inflight> inflight;  // in offset order
     int64_t stored = -1;             // last offset stored (next fetch = stored + 1)
+    // Which assignment this is: an acknowledgement from batches of an earlier assignment
+    // of the same partition (revoked, then assigned back) must not mark new batches done.
+    uint64_t generation = 0;
+  };
+  struct Ack {
+    std::pair<std::string, int32_t> key;
+    uint64_t generation;
+    int64_t last_offset;
   };
   using Key = std::pair<std::string, int32_t>;
 
@@ -92,7 +100,8 @@ class KafkaSource {
   std::atomic<bool> stopping_{false};
   std::map<Key, PartitionState> partitions_;  // poll thread only
   std::mutex acks_mu_;
-  std::vector<std::pair<Key, int64_t>> acks_;  // (partition, last offset of a durable batch)
+  std::vector<Ack> acks_;  // durable batches, from the writer thread
+  uint64_t next_generation_ = 0;
   bool paused_ = false;
   std::chrono::steady_clock::time_point last_commit_{};
   bool uncommitted_ = false;
