@@ -57,14 +57,7 @@ std::string dead_letter_json(uint64_t id, const Rejection& r) {
   w.str("transport", transport_name(r.transport));
   w.str_if("peer", r.peer);
   w.str_if("listener", r.listener);
-  if (r.kafka_partition >= 0) {
-    w.key("kafka");
-    JsonObjectWriter k(out);
-    k.str("topic", r.kafka_topic);
-    k.num("partition", r.kafka_partition);
-    k.num("offset", r.kafka_offset);
-    k.close();
-  }
+  append_kafka_position(w, out, r.kafka_topic, r.kafka_partition, r.kafka_offset);
   w.num("size", static_cast<int64_t>(r.size));
   if (r.sample.size() < r.size) w.raw("truncated", "true");
   if (is_valid_utf8(r.sample)) {

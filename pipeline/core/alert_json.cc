@@ -163,14 +163,8 @@ void append_alert_json(const Alert& a, std::string& out) {
     in.str_if("listener", a.ingest.listener);
     in.str_if("tls_subject", a.ingest.tls_subject);
     in.str_if("tls_fingerprint", a.ingest.tls_fingerprint);
-    if (a.ingest.kafka_partition >= 0) {
-      in.key("kafka");
-      JsonObjectWriter kf(out);
-      kf.str("topic", a.ingest.kafka_topic);
-      kf.num("partition", a.ingest.kafka_partition);
-      kf.num("offset", a.ingest.kafka_offset);
-      kf.close();
-    }
+    append_kafka_position(in, out, a.ingest.kafka_topic, a.ingest.kafka_partition,
+                          a.ingest.kafka_offset);
     in.close();
     k.close();
   }

@@ -140,4 +140,15 @@ void append_int(std::string& out, int64_t v) {
   out.append(buf, end);
 }
 
+void append_kafka_position(JsonObjectWriter& w, std::string& out, std::string_view topic,
+                           int32_t partition, int64_t offset) {
+  if (partition < 0) return;
+  w.key("kafka");
+  JsonObjectWriter k(out);
+  k.str("topic", topic);
+  k.num("partition", partition);
+  k.num("offset", offset);
+  k.close();
+}
+
 }  // namespace klaxon

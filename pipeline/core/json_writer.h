@@ -59,4 +59,9 @@ class JsonObjectWriter {
   bool first_ = true;
 };
 
+// Writes `"kafka":{"topic":...,"partition":N,"offset":N}` into w when partition >= 0: where a
+// Kafka message was, in alerts and dead letters alike.
+void append_kafka_position(JsonObjectWriter& w, std::string& out, std::string_view topic,
+                           int32_t partition, int64_t offset);
+
 }  // namespace klaxon

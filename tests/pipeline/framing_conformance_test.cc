@@ -50,6 +50,25 @@ const std::map<std::string, std::string> kExplained = {
      "skipped"},
 };
 
+// Per vector set: a match passes; a mismatch is explained (listed above) or fails the test.
+struct Tally {
+  int passed = 0, failed = 0, explained = 0;
+  void add(bool match, const std::string& id, const std::string& detail = "") {
+    if (match) {
+      ++passed;
+    } else if (kExplained.count(id)) {
+      ++explained;
+    } else {
+      ++failed;
+      ADD_FAILURE() << id << detail;
+    }
+  }
+  void print(const std::string& set) const {
+    std::printf("conformance %s: %d passed, %d failed, %d explained\n", set.c_str(), passed, failed,
+                explained);
+  }
+};
+
 struct Result {
   bool ok = false;
   Alert alert;
@@ -75,7 +94,7 @@ TEST(FramingConformance, GoSyslogTables) {
   const std::string base = test::corpus_dir() + "/vectors/go-syslog/";
   if (!std::filesystem::exists(base)) GTEST_SKIP();
   for (const std::string file : {"octet-counting.jsonl", "non-transparent.jsonl"}) {
-    int passed = 0, failed = 0, explained = 0;
+    Tally tally;
     for (const auto& line : test::read_lines(base + file)) {
       simdjson::dom::parser p;
       simdjson::dom::element v = p.parse(line);
@@ -121,28 +140,20 @@ TEST(FramingConformance, GoSyslogTables) {
         if (ok && r["message"]["severity"].get(sev) != simdjson::SUCCESS) sev = -2;
         want_severity.push_back(sev);
       }
-      const bool match = got == want && got_severity == want_severity;
-      if (match)
-        ++passed;
-      else if (kExplained.count(id))
-        ++explained;
-      else {
-        ++failed;
-        std::string g, w;
-        for (bool b : got) g += b ? "ok " : "err ";
-        for (bool b : want) w += b ? "ok " : "err ";
-        ADD_FAILURE() << id << ": got [" << g << "] want [" << w << "]";
-      }
+      std::string g, w;
+      for (bool b : got) g += b ? "ok " : "err ";
+      for (bool b : want) w += b ? "ok " : "err ";
+      tally.add(got == want && got_severity == want_severity, id,
+                ": got [" + g + "] want [" + w + "]");
     }
-    std::printf("conformance go-syslog/%s: %d passed, %d failed, %d explained\n", file.c_str(),
-                passed, failed, explained);
+    tally.print("go-syslog/" + file);
   }
 }
 
 TEST(FramingConformance, VectorStreamingDecoder) {
   const std::string path = test::corpus_dir() + "/vectors/vector-vrl/octet-counting.jsonl";
   if (!std::filesystem::exists(path)) GTEST_SKIP();
-  int passed = 0, failed = 0, explained = 0;
+  Tally tally;
   for (const auto& line : test::read_lines(path)) {
     simdjson::dom::parser p;
     simdjson::dom::element v = p.parse(line);
@@ -177,17 +188,9 @@ TEST(FramingConformance, VectorStreamingDecoder) {
           match &= !frames.empty() && frames.front() == want_frame;
       }
     }
-    if (match)
-      ++passed;
-    else if (kExplained.count(id))
-      ++explained;
-    else {
-      ++failed;
-      ADD_FAILURE() << id;
-    }
+    tally.add(match, id);
   }
-  std::printf("conformance vector-vrl/octet-counting.jsonl: %d passed, %d failed, %d explained\n",
-              passed, failed, explained);
+  tally.print("vector-vrl/octet-counting.jsonl");
 }
 
 }  // namespace
