@@ -36,6 +36,18 @@ parse:
   timezone: "+00:00"
   json_body: true
   compliant_msg: true
+dedupe:
+  key: [event.module, rule.id, host.name, source.ip, destination.ip, user.name]
+  window: 5m
+  max_entries: 4000000
+correlate:
+  enabled: true
+  shards: 2
+  min_severity: low
+  group_by: [host.name, rule.id, rule.name]
+  group_window: 1h
+  allowed_lateness: 5m
+  duplicate_summary: 1m
 pipeline:
   queue_capacity: 64
   block_max_alerts: 4096
@@ -189,6 +201,18 @@ Result<std::string> get_file(const Ctx& c, const YAML::Node& n, const std::strin
   std::ifstream f(s);
   if (!f) return c.err(key, "cannot read \"" + s + "\"");
   return s;
+}
+
+// A list of alert field names (fingerprint.h) for a dedupe or grouping key.
+Result<FingerprintKey> get_field_key(const Ctx& c, const YAML::Node& n, const std::string& key,
+                                     uint64_t seed) {
+  if (!n.IsSequence() || n.size() == 0)
+    return c.err(key, "expected a non-empty list of field names such as [host.name, rule.id]");
+  std::vector<std::string> names;
+  for (const auto& e : n) names.push_back(scalar_text(e));
+  auto k = FingerprintKey::parse(names, seed);
+  if (!k) return c.err(key, k.error().message);
+  return *k;
 }
 
 Status parse_tls(const Ctx& c, const std::string& path, const YAML::Node& n, TlsOptions& t) {
@@ -370,7 +394,8 @@ Result<Config> parse_config(const std::string& text, const std::string& name) {
   cfg.source_name = name;
   if (root.IsNull()) return c.err("(top level)", "the file is empty; expected a map");
   KLAXON_TRY(check_keys(c, root, "",
-                        {"data_dir", "http", "sources", "parse", "pipeline", "storage", "log"}));
+                        {"data_dir", "http", "sources", "parse", "dedupe", "correlate", "pipeline",
+                         "storage", "log"}));
   if (root["data_dir"]) {
     cfg.data_dir = scalar_text(root["data_dir"]);
     if (!root["data_dir"].IsScalar() || cfg.data_dir.empty())
@@ -403,6 +428,64 @@ Result<Config> parse_config(const std::string& text, const std::string& name) {
     if (p["compliant_msg"])
       CFG_TRY_ASSIGN(cfg.parse.parse.compliant_msg,
                      get_bool(c, p["compliant_msg"], "parse.compliant_msg"));
+  }
+  if (const auto d = root["dedupe"]) {
+    KLAXON_TRY(check_keys(c, d, "dedupe", {"key", "window", "max_entries"}));
+    if (d["key"]) {
+      CFG_TRY_ASSIGN(cfg.correlate.dedupe_key, get_field_key(c, d["key"], "dedupe.key", 0));
+    }
+    if (d["window"]) {
+      std::chrono::milliseconds w{};
+      CFG_TRY_ASSIGN(w, get_duration(c, d["window"], "dedupe.window"));
+      cfg.correlate.dedupe.window_ns = static_cast<int64_t>(w.count()) * 1'000'000;
+    }
+    if (d["max_entries"]) {
+      uint64_t v = 0;
+      CFG_TRY_ASSIGN(
+          v, get_uint(c, d["max_entries"], "dedupe.max_entries", 1024, DedupeOptions::kMaxEntries));
+      cfg.correlate.dedupe.max_entries = static_cast<size_t>(v);
+    }
+    if (auto st = cfg.correlate.dedupe.validate(); !st) return c.err("dedupe", st.error().message);
+  }
+  if (const auto k = root["correlate"]) {
+    KLAXON_TRY(check_keys(c, k, "correlate",
+                          {"enabled", "shards", "min_severity", "group_by", "group_window",
+                           "allowed_lateness", "duplicate_summary"}));
+    if (k["enabled"])
+      CFG_TRY_ASSIGN(cfg.correlate.enabled, get_bool(c, k["enabled"], "correlate.enabled"));
+    if (k["shards"]) {
+      uint64_t v = 0;
+      CFG_TRY_ASSIGN(v, get_uint(c, k["shards"], "correlate.shards", 1, 64));
+      cfg.correlate.shards = static_cast<int>(v);
+    }
+    if (k["min_severity"]) {
+      const std::string v = scalar_text(k["min_severity"]);
+      bool found = false;
+      for (int i = 0; i <= 4; ++i) {
+        if (v == severity_name(static_cast<Severity>(i))) {
+          cfg.correlate.min_severity = static_cast<Severity>(i);
+          found = true;
+        }
+      }
+      if (!found)
+        return c.err("correlate.min_severity",
+                     "expected info, low, medium, high or critical, got \"" + v + "\"");
+    }
+    if (k["group_by"]) {
+      CFG_TRY_ASSIGN(cfg.correlate.group_key,
+                     get_field_key(c, k["group_by"], "correlate.group_by",
+                                   CorrelateOptions::default_group_key().seed()));
+    }
+    auto ns = [&](const char* key, int64_t* out) -> Status {
+      if (!k[key]) return ok_status();
+      std::chrono::milliseconds v{};
+      CFG_TRY_ASSIGN(v, get_duration(c, k[key], std::string("correlate.") + key));
+      *out = static_cast<int64_t>(v.count()) * 1'000'000;
+      return ok_status();
+    };
+    KLAXON_TRY(ns("group_window", &cfg.correlate.group_window_ns));
+    KLAXON_TRY(ns("allowed_lateness", &cfg.correlate.allowed_lateness_ns));
+    KLAXON_TRY(ns("duplicate_summary", &cfg.correlate.duplicate_summary_ns));
   }
   if (const auto p = root["pipeline"]) {
     KLAXON_TRY(check_keys(c, p, "pipeline", {"queue_capacity", "block_max_alerts", "zstd_level"}));
@@ -481,6 +564,20 @@ std::vector<std::string> restart_required_changes(const Config& a, const Config&
   if (a.parse.workers != b.parse.workers) out.push_back("parse.workers");
   if (a.queue_capacity != b.queue_capacity) out.push_back("pipeline.queue_capacity");
   if (a.sync != b.sync) out.push_back("storage.sync");
+  auto correlate_key = [](const Config& c) {
+    const CorrelateOptions& o = c.correlate;
+    std::string k = std::to_string(o.enabled) + "/" + std::to_string(o.shards) + "/" +
+                    std::to_string(static_cast<int>(o.min_severity)) + "/" +
+                    std::to_string(o.dedupe.window_ns) + "/" +
+                    std::to_string(o.dedupe.max_entries) + "/" + std::to_string(o.group_window_ns) +
+                    "/" + std::to_string(o.allowed_lateness_ns) + "/" +
+                    std::to_string(o.duplicate_summary_ns) + "/";
+    for (auto f : o.dedupe_key.fields()) k += fingerprint_field_name(f) + std::string(",");
+    k += "/";
+    for (auto f : o.group_key.fields()) k += fingerprint_field_name(f) + std::string(",");
+    return k;
+  };
+  if (correlate_key(a) != correlate_key(b)) out.push_back("dedupe / correlate");
   auto tcp_key = [](const Config& c) {
     std::string k;
     for (const auto& t : c.tcp) {

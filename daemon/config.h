@@ -12,6 +12,7 @@
 #include "pipeline/sources/kafka.h"
 #include "pipeline/sources/syslog_tcp.h"
 #include "pipeline/sources/syslog_udp.h"
+#include "pipeline/stages/correlate.h"
 #include "pipeline/stages/parse.h"
 
 #include <string>
@@ -27,6 +28,7 @@ struct Config {
   std::vector<SyslogUdpOptions> udp;
   std::vector<KafkaOptions> kafka;
   ParseStageOptions parse;
+  CorrelateOptions correlate;  // `correlate:` and `dedupe:`
   size_t queue_capacity = 64;  // batches, per queue
   bool sync = true;            // fsync every group commit
   LogLevel log_level = LogLevel::kInfo;

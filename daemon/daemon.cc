@@ -1,13 +1,16 @@
 #include "daemon/daemon.h"
 
 #include "daemon/http_server.h"
+#include "pipeline/core/alert_record.h"
 #include "pipeline/core/clock.h"
 #include "pipeline/core/log.h"
 #include "pipeline/core/metrics.h"
 #include "pipeline/sources/kafka.h"
 #include "pipeline/sources/syslog_tcp.h"
 #include "pipeline/sources/syslog_udp.h"
+#include "pipeline/stages/correlate.h"
 #include "pipeline/stages/parse.h"
+#include "storage/incident_writer.h"
 #include "storage/store.h"
 #include "storage/writer.h"
 
@@ -25,6 +28,75 @@
 namespace klaxon {
 
 namespace asio = boost::asio;
+
+namespace {
+
+// Hands the correlate stage the incidents that may still take alerts, and each shard's
+// covered sequence.
+Status restore_correlation(Store& store, CorrelateStage& stage,
+                           const std::shared_ptr<const CorrelateOptions>& /*options*/) {
+  std::vector<Incident> incidents;
+  KLAXON_TRY(store.for_each_incident([&](const Incident& in) {
+    if (in.status != IncidentStatus::kClosed) incidents.push_back(in);
+    return true;
+  }));
+  auto covered = store.covered_sequences();
+  if (!covered) return covered.error();
+  const size_t n = incidents.size();
+  stage.restore(std::move(incidents), *covered);
+  log_event(LogLevel::kInfo, "correlate", "restored",
+            {{"incidents", std::to_string(n)},
+             {"replay_from", std::to_string(stage.replay_from())},
+             {"shards", std::to_string(stage.shard_count())}});
+  return ok_status();
+}
+
+// Feeds the alerts stored after the oldest covered sequence back through correlation: the
+// alerts of a crash's last moments, durable but not yet correlated. Shards skip what they
+// had covered. Runs before the sources start.
+Status replay_alert_log(Store& store, CorrelateStage& stage,
+                        const std::shared_ptr<const CorrelateOptions>& options) {
+  const uint64_t from = stage.replay_from();
+  if (from >= store.next_sequence()) return ok_status();
+  const int64_t t0 = monotonic_ns();
+  CorrelationExtractor extractor(options);
+  auto batch = std::make_unique<CorrelationBatch>();
+  uint64_t batch_first = from, next = from, replayed = 0;
+  Alert alert;
+  auto submit = [&] {
+    if (next == batch_first) return;
+    for (CorrelationItem& it : batch->items) it.seq = batch_first + it.index;
+    batch->last_seq = next - 1;
+    stage.submit(std::move(batch));
+    batch = std::make_unique<CorrelationBatch>();
+    batch_first = next;
+  };
+  Status bad = ok_status();
+  KLAXON_TRY(store.for_each_alert(from, [&](uint64_t seq, std::string_view record) {
+    if (seq != next) {
+      bad = make_error(ErrorCode::kStorage, "alert log gap at sequence " + std::to_string(next));
+      return false;
+    }
+    if (!read_alert_record(record, alert)) {
+      bad = make_error(ErrorCode::kStorage, "malformed alert record " + std::to_string(seq));
+      return false;
+    }
+    extractor.add(alert, static_cast<uint32_t>(seq - batch_first), *batch);
+    ++next;
+    ++replayed;
+    if (next - batch_first >= 4096) submit();
+    return true;
+  }));
+  KLAXON_TRY(bad);
+  submit();
+  log_event(LogLevel::kInfo, "correlate", "replayed the alert log",
+            {{"from", std::to_string(from)},
+             {"alerts", std::to_string(replayed)},
+             {"seconds", std::to_string(static_cast<double>(monotonic_ns() - t0) * 1e-9)}});
+  return ok_status();
+}
+
+}  // namespace
 
 int run_daemon(Config config, const std::string& config_path) {
   log_configure(config.log_level, config.log_json);
@@ -76,6 +148,33 @@ int run_daemon(Config config, const std::string& config_path) {
   metrics.persist_queue_capacity->Set(static_cast<double>(persist_queue.capacity()));
 
   GroupCommitWriter writer(*store, persist_queue, metrics);
+  // Correlation: restored from the store, then caught up with the alert log, before any
+  // source starts (the log must not grow while it is replayed).
+  BoundedQueue<IncidentCommit> incident_queue(config.queue_capacity * 4);
+  IncidentWriter incident_writer(*store, incident_queue, metrics);
+  std::unique_ptr<CorrelateStage> correlate;
+  if (config.correlate.enabled) {
+    auto options = std::make_shared<const CorrelateOptions>(config.correlate);
+    config.parse.correlate = options;
+    correlate = std::make_unique<CorrelateStage>(options, store->instance_secret(), incident_queue,
+                                                 metrics);
+    if (auto st = restore_correlation(*store, *correlate, options); !st) {
+      log_event(LogLevel::kError, "correlate", "cannot restore correlation state",
+                {{"error", st.error().to_string()}});
+      return 1;
+    }
+    incident_writer.start();
+    correlate->start();
+    if (auto st = replay_alert_log(*store, *correlate, options); !st) {
+      log_event(LogLevel::kError, "correlate", "cannot replay the alert log",
+                {{"error", st.error().to_string()}});
+      correlate->drain_and_stop();
+      incident_writer.drain_and_stop();
+      return 1;
+    }
+    writer.set_correlation_sink(
+        [&correlate](std::unique_ptr<CorrelationBatch> b) { correlate->submit(std::move(b)); });
+  }
   ParseStage parse(config.parse, parse_queue, persist_queue, metrics);
   writer.start();
   parse.start();
@@ -91,6 +190,8 @@ int run_daemon(Config config, const std::string& config_path) {
     log_event(LogLevel::kError, "daemon", "start-up failed", {{"error", e.message}});
     parse.drain_and_stop();
     writer.drain_and_stop();
+    if (correlate) correlate->drain_and_stop();
+    incident_writer.drain_and_stop();
     return 1;
   };
   for (const auto& o : config.tcp) {
@@ -129,6 +230,7 @@ int run_daemon(Config config, const std::string& config_path) {
   std::function<void()> sample = [&] {
     metrics.parse_queue_depth->Set(static_cast<double>(parse_queue.size()));
     metrics.persist_queue_depth->Set(static_cast<double>(persist_queue.size()));
+    if (correlate) metrics.correlate_queue_depth->Set(static_cast<double>(correlate->queued()));
     sampler.expires_after(std::chrono::milliseconds(500));
     sampler.async_wait([&](boost::system::error_code ec) {
       if (!ec) sample();
@@ -223,6 +325,8 @@ int run_daemon(Config config, const std::string& config_path) {
   writer.drain_and_stop();
   // Everything read is durable now: store and commit the final Kafka offsets.
   for (auto& k : kafka) k->finish();
+  if (correlate) correlate->drain_and_stop();
+  incident_writer.drain_and_stop();
   log_event(LogLevel::kInfo, "daemon", "stopped cleanly",
             {{"next_sequence", std::to_string(store->next_sequence())}});
   return 0;

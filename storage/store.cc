@@ -4,9 +4,13 @@
 #include "pipeline/core/json_writer.h"
 #include "pipeline/stages/syslog_parse.h"
 
+#include <openssl/rand.h>
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
 #include <rocksdb/write_batch.h>
+
+#include <cstdlib>
+#include <cstring>
 
 namespace klaxon {
 namespace {
@@ -115,13 +119,19 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& dir, StoreOptions 
   if (!s.ok()) return storage_error(("open " + dir).c_str(), s);
   store->db_.reset(raw);
   for (size_t i = 0; i < descriptors.size(); ++i) {
-    if (descriptors[i].name == "alerts") store->alerts_ = store->handles_[i];
-    if (descriptors[i].name == "dead_letter") store->dead_ = store->handles_[i];
+    const std::string& name = descriptors[i].name;
+    store->family_names_.push_back(name);
+    if (name == "alerts") store->alerts_ = store->handles_[i];
+    if (name == "dead_letter") store->dead_ = store->handles_[i];
+    if (name == "incident_events") store->events_ = store->handles_[i];
+    if (name == "incidents") store->incidents_ = store->handles_[i];
+    if (name == "meta") store->meta_ = store->handles_[i];
   }
   if (store->alerts_ == nullptr || store->dead_ == nullptr) {
     return make_error(ErrorCode::kStorage, dir + ": not a klaxon data directory");
   }
   KLAXON_TRY(store->recover_counters());
+  KLAXON_TRY(store->load_secret());
   return store;
 }
 
@@ -130,6 +140,129 @@ Store::~Store() {
     for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
     if (!options_.read_only) (void)db_->Close();
   }
+}
+
+Status Store::load_secret() {
+  if (meta_ == nullptr) return ok_status();  // read-only open of an old directory
+  std::string v;
+  const rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), meta_, "instance_secret", &v);
+  if (s.ok() && v.size() == secret_.size()) {
+    std::memcpy(secret_.data(), v.data(), v.size());
+    return ok_status();
+  }
+  if (!s.ok() && !s.IsNotFound()) return storage_error("read instance secret", s);
+  if (options_.read_only) return ok_status();
+  if (RAND_bytes(secret_.data(), static_cast<int>(secret_.size())) != 1) {
+    return make_error(ErrorCode::kInternal, "RAND_bytes failed for the instance secret");
+  }
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  const rocksdb::Status w =
+      db_->Put(wo, meta_, "instance_secret",
+               rocksdb::Slice(reinterpret_cast<const char*>(secret_.data()), secret_.size()));
+  if (!w.ok()) return storage_error("write instance secret", w);
+  return ok_status();
+}
+
+rocksdb::ColumnFamilyHandle* Store::family(std::string_view name) const {
+  for (size_t i = 0; i < family_names_.size(); ++i) {
+    if (family_names_[i] == name) return handles_[i];
+  }
+  return nullptr;
+}
+
+Status Store::commit_incidents(std::span<const IncidentCommit* const> commits) {
+  KLAXON_CHECK(!options_.read_only);
+  rocksdb::WriteBatch batch;
+  for (const IncidentCommit* c : commits) {
+    for (const auto& [k, v] : c->events) batch.Put(events_, k, v);
+    for (const auto& [k, v] : c->incidents) batch.Put(incidents_, k, v);
+    batch.Put(meta_, "corr/covered/" + std::to_string(c->shard), be64(c->covered_seq));
+  }
+  rocksdb::WriteOptions wo;
+  wo.sync = options_.sync;
+  const rocksdb::Status s = db_->Write(wo, &batch);
+  if (!s.ok()) return storage_error("commit incidents", s);
+  return ok_status();
+}
+
+Result<std::vector<uint64_t>> Store::covered_sequences() const {
+  std::vector<uint64_t> out;
+  if (meta_ == nullptr) return out;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), meta_));
+  const std::string prefix = "corr/covered/";
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    const std::string_view k = it->key().ToStringView().substr(prefix.size());
+    const unsigned long shard = std::strtoul(std::string(k).c_str(), nullptr, 10);
+    if (shard > 4096) continue;
+    if (out.size() <= shard) out.resize(shard + 1, 0);
+    out[shard] = from_be64(it->value().ToStringView());
+  }
+  if (!it->status().ok()) return storage_error("read covered sequences", it->status());
+  return out;
+}
+
+Status Store::for_each_incident(const std::function<bool(const Incident&)>& fn) const {
+  if (incidents_ == nullptr) return ok_status();
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), incidents_));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    auto in = decode_incident(it->value().ToStringView());
+    if (!in) {
+      std::string hex;
+      append_hex(hex, reinterpret_cast<const uint8_t*>(it->key().data()), it->key().size());
+      return make_error(ErrorCode::kStorage, "incident " + hex + ": " + in.error().message);
+    }
+    if (!fn(*in)) break;
+  }
+  if (!it->status().ok()) return storage_error("read incidents", it->status());
+  return ok_status();
+}
+
+Result<Incident> Store::get_incident(const IncidentId& id) const {
+  if (incidents_ == nullptr) return make_error(ErrorCode::kNotFound, "no incidents");
+  std::string v;
+  const rocksdb::Status s =
+      db_->Get(rocksdb::ReadOptions(), incidents_,
+               rocksdb::Slice(reinterpret_cast<const char*>(id.bytes.data()), id.bytes.size()), &v);
+  if (s.IsNotFound()) return make_error(ErrorCode::kNotFound, "incident " + id.to_string());
+  if (!s.ok()) return storage_error("read incident", s);
+  return decode_incident(v);
+}
+
+Status Store::for_each_incident_event(
+    const IncidentId& id, const std::function<bool(std::string_view, std::string_view)>& fn) const {
+  if (events_ == nullptr) return ok_status();
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), events_));
+  const std::string prefix(reinterpret_cast<const char*>(id.bytes.data()), id.bytes.size());
+  if (id.is_nil()) {
+    it->SeekToFirst();
+  } else {
+    it->Seek(prefix);
+  }
+  for (; it->Valid(); it->Next()) {
+    if (!id.is_nil() && !it->key().starts_with(prefix)) break;
+    if (!fn(it->key().ToStringView(), it->value().ToStringView())) break;
+  }
+  if (!it->status().ok()) return storage_error("read incident events", it->status());
+  return ok_status();
+}
+
+Result<std::string> Store::get_meta(std::string_view key) const {
+  if (meta_ == nullptr) return make_error(ErrorCode::kNotFound, std::string(key));
+  std::string v;
+  const rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), meta_, key, &v);
+  if (s.IsNotFound()) return make_error(ErrorCode::kNotFound, std::string(key));
+  if (!s.ok()) return storage_error("read meta", s);
+  return v;
+}
+
+Status Store::put_meta(std::string_view key, std::string_view value) {
+  KLAXON_CHECK(!options_.read_only);
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  const rocksdb::Status s = db_->Put(wo, meta_, key, value);
+  if (!s.ok()) return storage_error("write meta", s);
+  return ok_status();
 }
 
 Status Store::recover_counters() {

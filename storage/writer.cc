@@ -54,9 +54,13 @@ void GroupCommitWriter::run() {
     }
     const int64_t t0 = monotonic_ns();
     int attempt = 0;
+    uint64_t first_seq = 0;
     for (;;) {
       auto r = store_.commit(views);
-      if (r.has_value()) break;
+      if (r.has_value()) {
+        first_seq = *r;
+        break;
+      }
       // Never drop: keep the group and retry; everything behind us waits (backpressure).
       metrics_.commit_errors->Increment();
       log_event(LogLevel::kError, "storage", "commit failed, retrying",
@@ -75,6 +79,18 @@ void GroupCommitWriter::run() {
     // Only now may sources acknowledge upstream (Kafka offsets, HTTP replies).
     for (auto& b : group) {
       for (auto& cb : b->on_durable) cb();
+    }
+    // Correlation sees only durable alerts, so every incident links alerts that exist.
+    uint64_t seq = first_seq;
+    for (auto& b : group) {
+      if (b->count == 0) continue;
+      if (correlation_sink_ && b->correlation) {
+        for (CorrelationItem& it : b->correlation->items) it.seq = seq + it.index;
+        b->correlation->last_seq = seq + b->count - 1;
+        b->correlation->enqueued_ns = b->oldest_enqueued_ns;
+        correlation_sink_(std::move(b->correlation));
+      }
+      seq += b->count;
     }
     if (oldest > 0)
       metrics_.pipeline_latency_seconds->Observe(static_cast<double>(t1 - oldest) * 1e-9);

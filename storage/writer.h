@@ -24,6 +24,11 @@ class GroupCommitWriter {
                     size_t max_group = 64);
   ~GroupCommitWriter();
 
+  // Receives each durable block's CorrelationBatch with the alert sequences stamped, in
+  // sequence order, on the writer thread (it may block: backpressure). Set before start().
+  using CorrelationSink = std::function<void(std::unique_ptr<CorrelationBatch>)>;
+  void set_correlation_sink(CorrelationSink sink) { correlation_sink_ = std::move(sink); }
+
   void start();
   void drain_and_stop();
 
@@ -34,6 +39,7 @@ class GroupCommitWriter {
   BoundedQueue<EncodedBlock>& in_;
   PipelineMetrics& metrics_;
   size_t max_group_;
+  CorrelationSink correlation_sink_;
   std::atomic<bool> stopping_{false};
   std::thread thread_;
 };

@@ -8,6 +8,7 @@
 #pragma once
 
 #include "pipeline/core/alert.h"
+#include "pipeline/core/correlation.h"
 
 #include <cstdint>
 #include <functional>
@@ -85,6 +86,8 @@ struct EncodedBlock {
   uint64_t raw_bytes = 0;                   // sum of the received frame sizes, for metrics
   int64_t oldest_enqueued_ns = 0;           // monotonic time the oldest input entered the pipeline
   std::vector<DurableCallback> on_durable;  // of the batches in this block
+  // What correlation needs of the block's alerts (null when correlation is off).
+  std::unique_ptr<CorrelationBatch> correlation;
 };
 
 }  // namespace klaxon

@@ -144,6 +144,66 @@ PipelineMetrics::PipelineMetrics(prometheus::Registry& registry) {
                        .Help("Sequence number the next stored alert will get")
                        .Register(registry)
                        .Add({});
+  auto& correlated = BuildCounter()
+                         .Name("klaxon_correlate_alerts_total")
+                         .Help("Alerts seen by correlation, by outcome")
+                         .Register(registry);
+  correlate_new_incident = &correlated.Add({{"result", "new_incident"}});
+  correlate_linked = &correlated.Add({{"result", "linked"}});
+  correlate_duplicate = &correlated.Add({{"result", "duplicate"}});
+  correlate_below_severity = &correlated.Add({{"result", "below_min_severity"}});
+  correlate_replayed = &correlated.Add({{"result", "already_covered"}});
+  correlate_active_incidents = &BuildGauge()
+                                    .Name("klaxon_correlate_active_incidents")
+                                    .Help("Incidents whose group is still open to new alerts")
+                                    .Register(registry)
+                                    .Add({});
+  dedupe_entries = &BuildGauge()
+                        .Name("klaxon_dedupe_entries")
+                        .Help("Fingerprints tracked by the dedupe tables")
+                        .Register(registry)
+                        .Add({});
+  dedupe_evicted_capacity = &BuildCounter()
+                                 .Name("klaxon_dedupe_evicted_capacity_total")
+                                 .Help("Fingerprints evicted early because a table was full")
+                                 .Register(registry)
+                                 .Add({});
+  correlate_queue_depth = &BuildGauge()
+                               .Name("klaxon_correlate_queue_depth")
+                               .Help("Batches waiting in the correlation shard queues")
+                               .Register(registry)
+                               .Add({});
+  incidents_created = &BuildCounter()
+                           .Name("klaxon_incidents_created_total")
+                           .Help("Incidents opened")
+                           .Register(registry)
+                           .Add({});
+  incident_events = &BuildCounter()
+                         .Name("klaxon_incident_events_total")
+                         .Help("Incident events written (hash-chained)")
+                         .Register(registry)
+                         .Add({});
+  incident_commits = &BuildCounter()
+                          .Name("klaxon_incident_commits_total")
+                          .Help("Incident write batches committed")
+                          .Register(registry)
+                          .Add({});
+  incident_commit_errors = &BuildCounter()
+                                .Name("klaxon_incident_commit_errors_total")
+                                .Help("Incident write batches RocksDB refused (retried)")
+                                .Register(registry)
+                                .Add({});
+  incident_commit_seconds = &BuildHistogram()
+                                 .Name("klaxon_incident_commit_duration_seconds")
+                                 .Help("Duration of one incident commit, sync included")
+                                 .Register(registry)
+                                 .Add({}, latency_buckets());
+  incident_latency_seconds =
+      &BuildHistogram()
+           .Name("klaxon_incident_latency_seconds")
+           .Help("From alerts entering the pipeline to their incident events durable")
+           .Register(registry)
+           .Add({}, latency_buckets());
 }
 
 prometheus::Counter* PipelineMetrics::tls_handshake_failure(const std::string& reason) {

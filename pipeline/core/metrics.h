@@ -56,6 +56,23 @@ struct PipelineMetrics {
   prometheus::Histogram* commit_seconds = nullptr;
   prometheus::Histogram* pipeline_latency_seconds = nullptr;  // enqueued -> durable
   prometheus::Gauge* last_sequence = nullptr;
+
+  // Correlation (pipeline/stages/correlate.h) and the incident writer.
+  prometheus::Counter* correlate_new_incident = nullptr;  // alerts that opened an incident
+  prometheus::Counter* correlate_linked = nullptr;        // joined an incident
+  prometheus::Counter* correlate_duplicate = nullptr;     // dedupe hits
+  prometheus::Counter* correlate_below_severity = nullptr;
+  prometheus::Counter* correlate_replayed = nullptr;  // skipped on replay: already covered
+  prometheus::Gauge* correlate_active_incidents = nullptr;
+  prometheus::Gauge* dedupe_entries = nullptr;
+  prometheus::Counter* dedupe_evicted_capacity = nullptr;
+  prometheus::Gauge* correlate_queue_depth = nullptr;
+  prometheus::Counter* incidents_created = nullptr;
+  prometheus::Counter* incident_events = nullptr;
+  prometheus::Counter* incident_commits = nullptr;
+  prometheus::Counter* incident_commit_errors = nullptr;
+  prometheus::Histogram* incident_commit_seconds = nullptr;
+  prometheus::Histogram* incident_latency_seconds = nullptr;  // alert enqueued -> event durable
 };
 
 }  // namespace klaxon

@@ -1,5 +1,7 @@
 #include "pipeline/stages/fingerprint.h"
 
+#include "pipeline/core/json_writer.h"
+
 #include <xxhash.h>
 
 #include <array>
@@ -232,6 +234,66 @@ Result<FingerprintKey> FingerprintKey::parse(const std::vector<std::string>& nam
     fields.push_back(*f);
   }
   return FingerprintKey(std::move(fields), seed);
+}
+
+namespace {
+// The text of one field, as compute() sees it; ports set *port instead (-1 when absent).
+std::string_view field_text(const Alert& a, FingerprintField f, int32_t* port) {
+  *port = -1;
+  switch (f) {
+    case FingerprintField::kEventModule:
+      return either(a.event_module, a.observer_product);
+    case FingerprintField::kObserverProduct:
+      return a.observer_product;
+    case FingerprintField::kEventDataset:
+      return a.event_dataset;
+    case FingerprintField::kEventAction:
+      return a.event_action;
+    case FingerprintField::kRuleId:
+      return a.rule_id;
+    case FingerprintField::kRuleName:
+      return a.rule_name;
+    case FingerprintField::kRuleCategory:
+      return a.rule_category;
+    case FingerprintField::kHostName:
+      return either(a.host_name, a.syslog.hostname);
+    case FingerprintField::kSyslogHostname:
+      return a.syslog.hostname;
+    case FingerprintField::kSyslogAppname:
+      return a.syslog.appname;
+    case FingerprintField::kSourceIp:
+      return a.source_ip;
+    case FingerprintField::kSourcePort:
+      *port = a.source_port;
+      return {};
+    case FingerprintField::kDestinationIp:
+      return a.destination_ip;
+    case FingerprintField::kDestinationPort:
+      *port = a.destination_port;
+      return {};
+    case FingerprintField::kUserName:
+      return a.user_name;
+    case FingerprintField::kNetworkCommunityId:
+      return a.network_community_id;
+    case FingerprintField::kMessage:
+      return a.message;
+  }
+  return {};
+}
+}  // namespace
+
+void FingerprintKey::append_json(const Alert& a, std::string& out) const {
+  JsonObjectWriter w(out);
+  for (FingerprintField f : fields_) {
+    int32_t port = -1;
+    const std::string_view text = field_text(a, f, &port);
+    if (port >= 0) {
+      w.num(fingerprint_field_name(f), port);
+    } else if (text.data() != nullptr) {
+      w.str(fingerprint_field_name(f), text);
+    }
+  }
+  w.close();
 }
 
 Fingerprint FingerprintKey::compute(const Alert& a) const {

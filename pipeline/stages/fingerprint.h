@@ -91,6 +91,9 @@ class FingerprintKey {
   static const std::vector<FingerprintField>& default_fields();
 
   Fingerprint compute(const Alert& alert) const;
+  // The key's fields of `alert` as a JSON object ({"host.name":"web01","rule.id":"2019401"}),
+  // absent fields left out: how an incident names the group it stands for.
+  void append_json(const Alert& alert, std::string& out) const;
 
   const std::vector<FingerprintField>& fields() const { return fields_; }
   uint64_t seed() const { return seed_; }

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstring>
 #include <functional>
+#include <optional>
 
 namespace klaxon {
 
@@ -92,8 +93,12 @@ void ParseStage::run(int /*index*/) {
   auto block = std::make_unique<EncodedBlock>();
   std::array<uint64_t, kRejectReasonCount> rejected{};
   uint64_t accepted = 0;
+  uint64_t below_severity = 0;
   int64_t block_started = 0;
   Alert alert;
+  std::optional<CorrelationExtractor> extractor;
+  if (options_.correlate) extractor.emplace(options_.correlate);
+  if (extractor) block->correlation = std::make_unique<CorrelationBatch>();
 
   auto flush = [&] {
     if (builder.count() == 0 && block->rejected.empty() && block->on_durable.empty()) return;
@@ -105,11 +110,15 @@ void ParseStage::run(int /*index*/) {
       rejected[r] = 0;
     }
     accepted = 0;
+    if (below_severity)
+      metrics_.correlate_below_severity->Increment(static_cast<double>(below_severity));
+    below_severity = 0;
     metrics_.parse_batch_seconds->Observe(static_cast<double>(monotonic_ns() - block_started) *
                                           1e-9);
     // Backpressure: wait for the writer rather than drop anything already accepted.
     while (!out_.try_push(block)) std::this_thread::sleep_for(std::chrono::microseconds(200));
     block = std::make_unique<EncodedBlock>();
+    if (extractor) block->correlation = std::make_unique<CorrelationBatch>();
   };
 
   for (;;) {
@@ -146,6 +155,8 @@ void ParseStage::run(int /*index*/) {
       const ParseStatus s = parser.parse(frame, meta, now, alert);
       if (s.ok()) {
         append_alert_record(alert, builder.begin_record());
+        if (extractor && !extractor->add(alert, builder.count(), *block->correlation))
+          ++below_severity;
         builder.end_record();
         ++accepted;
         continue;

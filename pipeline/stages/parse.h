@@ -14,6 +14,7 @@
 #include "pipeline/core/metrics.h"
 #include "pipeline/core/queue.h"
 #include "pipeline/core/sha256.h"
+#include "pipeline/stages/correlate.h"
 #include "pipeline/stages/json_map.h"
 #include "pipeline/stages/syslog_parse.h"
 
@@ -50,6 +51,8 @@ struct ParseStageOptions {
   uint32_t block_max_alerts = 4096;
   int zstd_level = 1;
   ParseOptions parse;
+  // When set, each block carries a CorrelationBatch of its alerts (pipeline/stages/correlate.h).
+  std::shared_ptr<const CorrelateOptions> correlate;
 };
 
 class ParseStage {

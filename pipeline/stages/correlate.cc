@@ -1,0 +1,465 @@
+#include "pipeline/stages/correlate.h"
+
+#include "pipeline/core/clock.h"
+#include "pipeline/core/json_writer.h"
+#include "pipeline/core/log.h"
+#include "pipeline/stages/syslog_parse.h"
+
+#include <algorithm>
+#include <chrono>
+#include <limits>
+
+namespace klaxon {
+
+FingerprintKey CorrelateOptions::default_group_key() {
+  return FingerprintKey(
+      {FingerprintField::kHostName, FingerprintField::kRuleId, FingerprintField::kRuleName},
+      /*seed=*/0x6b6c61786f6e6731ULL);
+}
+
+namespace {
+
+std::string_view host_of(const Alert& a) {
+  return a.host_name.empty() ? a.syslog.hostname : a.host_name;
+}
+
+// What an incident is called: the rule that fired, else what sent it and where, else the
+// start of the message.
+void append_title(const Alert& a, std::string& out) {
+  if (!a.rule_name.empty()) {
+    out.append(a.rule_name);
+    return;
+  }
+  if (!a.rule_id.empty()) {
+    out.append("rule ").append(a.rule_id);
+    return;
+  }
+  std::string_view what = !a.event_module.empty()       ? a.event_module
+                          : !a.observer_product.empty() ? a.observer_product
+                                                        : a.syslog.appname;
+  std::string_view msg = a.message.substr(0, 120);
+  // Never cut a UTF-8 sequence in two.
+  while (!msg.empty() && msg.size() < a.message.size() &&
+         (static_cast<uint8_t>(a.message[msg.size()]) & 0xC0) == 0x80)
+    msg.remove_suffix(1);
+  if (!what.empty()) out.append(what).append(": ");
+  if (!msg.empty()) {
+    out.append(msg);
+  } else {
+    out.append("alert");
+  }
+  const std::string_view host = host_of(a);
+  if (!host.empty()) out.append(" on ").append(host);
+}
+
+std::string_view category_of(const Alert& a) {
+  if (!a.rule_category.empty()) return a.rule_category;
+  if (!a.event_category.empty()) return a.event_category;
+  if (!a.event_module.empty()) return a.event_module;
+  return "uncategorized";
+}
+
+// Dedupe is looked up inside a group: the same fingerprint in two groups is two keys.
+Fingerprint in_group(const Fingerprint& fp, uint64_t group) {
+  return Fingerprint{fp.lo ^ group, fp.hi ^ (group * 0x9E3779B97F4A7C15ULL)};
+}
+
+void append_time_member(JsonObjectWriter& w, std::string& out, std::string_view key, int64_t ns) {
+  w.key(key);
+  out.push_back('"');
+  append_rfc3339(ns, out);
+  out.push_back('"');
+}
+
+}  // namespace
+
+bool CorrelationExtractor::add(const Alert& a, uint32_t index, CorrelationBatch& batch) const {
+  const CorrelateOptions& o = *options_;
+  if (a.severity < o.min_severity) return false;
+  CorrelationItem item;
+  item.index = index;
+  item.severity = a.severity;
+  item.received_ns = a.ingest.received_ns;
+  item.time_ns = a.has_timestamp ? a.timestamp_ns : a.ingest.received_ns;
+  // A sender with a clock in the future must not hold an episode open for years.
+  if (item.received_ns > 0 && item.time_ns > item.received_ns + o.max_future_ns)
+    item.time_ns = item.received_ns + o.max_future_ns;
+  item.fingerprint = o.dedupe_key.compute(a);
+  item.group = o.group_key.compute(a).lo;
+  std::string& arena = *batch.arena;
+  size_t start = arena.size();
+  append_title(a, arena);
+  item.title = {static_cast<uint32_t>(start), static_cast<uint32_t>(arena.size() - start)};
+  item.category = batch.add(category_of(a));
+  start = arena.size();
+  o.group_key.append_json(a, arena);
+  item.group_text = {static_cast<uint32_t>(start), static_cast<uint32_t>(arena.size() - start)};
+  item.host = batch.add(host_of(a));
+  item.rule = batch.add(a.rule_name.empty() ? a.rule_id : a.rule_name);
+  item.source_ip = batch.add(a.source_ip);
+  item.destination_ip = batch.add(a.destination_ip);
+  item.user = batch.add(a.user_name);
+  batch.items.push_back(item);
+  return true;
+}
+
+// ---- shards ----
+
+// The incident a group's alerts currently join, with what has not been written yet.
+struct ActiveIncident {
+  Incident state;
+  std::vector<uint64_t> pending_alerts;  // linked since the last alert_linked event
+  uint64_t pending_duplicates = 0;
+  int64_t pending_last_seen_ns = 0;
+  int64_t last_linked_event_ns = 0;  // event time of the last alert_linked event
+  bool touched = false;              // in this batch's touched list
+  bool dirty = false;                // state to write
+};
+
+struct CorrelateStage::Shard {
+  Shard(const CorrelateOptions& o, size_t queue_capacity)
+      : queue(queue_capacity), dedupe(o.dedupe) {}
+
+  BoundedQueue<CorrelationBatch> queue;
+  DedupeTable dedupe;
+  std::unordered_map<uint64_t, std::unique_ptr<ActiveIncident>> groups;
+  std::vector<ActiveIncident*> touched;
+  uint64_t covered = 0;
+  uint32_t index = 0;
+  int64_t max_time_ns = std::numeric_limits<int64_t>::min();
+  int64_t last_expiry_scan_ns = 0;  // monotonic
+  std::thread thread;
+  // Counters for the current batch, added to the metrics once per batch.
+  uint64_t n_new = 0, n_linked = 0, n_dup = 0, n_replayed = 0, n_events = 0;
+  int64_t reported_entries = 0, reported_active = 0;
+  uint64_t reported_cap_evicted = 0;
+};
+
+CorrelateStage::CorrelateStage(std::shared_ptr<const CorrelateOptions> options,
+                               const std::array<uint8_t, 16>& secret,
+                               BoundedQueue<IncidentCommit>& out, PipelineMetrics& metrics)
+    : options_(std::move(options)), secret_(secret), out_(out), metrics_(metrics) {
+  const int n = std::max(1, options_->shards);
+  for (int i = 0; i < n; ++i) {
+    shards_.push_back(std::make_unique<Shard>(*options_, options_->shard_queue_capacity));
+    shards_.back()->index = static_cast<uint32_t>(i);
+  }
+}
+
+CorrelateStage::~CorrelateStage() { drain_and_stop(); }
+
+void CorrelateStage::restore(std::vector<Incident> incidents,
+                             const std::vector<uint64_t>& covered) {
+  // A shard count that changed since the last run: the smallest covered sequence is safe for
+  // every shard (replayed alerts at or below an incident's last linked one are skipped).
+  uint64_t floor = UINT64_MAX;
+  for (uint64_t c : covered) floor = std::min(floor, c);
+  if (covered.empty()) floor = 0;
+  for (auto& s : shards_) {
+    s->covered = covered.size() == shards_.size() ? covered[s->index] : floor;
+  }
+  for (Incident& in : incidents) {
+    if (in.status == IncidentStatus::kClosed) continue;
+    Shard& s = *shards_[shard_of(in.group_hash)];
+    auto& slot = s.groups[in.group_hash];
+    // Two incidents of one group (an old one still open): the newer one is the active one.
+    if (slot && slot->state.last_alert_seq >= in.last_alert_seq) continue;
+    slot = std::make_unique<ActiveIncident>();
+    slot->state = std::move(in);
+    slot->last_linked_event_ns = slot->state.last_seen_ns;
+    s.max_time_ns = std::max(s.max_time_ns, slot->state.last_seen_ns);
+  }
+  for (auto& sh : shards_) {
+    sh->reported_active = static_cast<int64_t>(sh->groups.size());
+    metrics_.correlate_active_incidents->Increment(static_cast<double>(sh->reported_active));
+  }
+}
+
+uint64_t CorrelateStage::replay_from() const {
+  uint64_t from = UINT64_MAX;
+  for (auto& s : shards_) from = std::min(from, s->covered + 1);
+  return from;
+}
+
+void CorrelateStage::submit(std::unique_ptr<CorrelationBatch> batch) {
+  const size_t n = shards_.size();
+  std::vector<std::unique_ptr<CorrelationBatch>> parts(n);
+  for (size_t i = 0; i < n; ++i) {
+    parts[i] = std::make_unique<CorrelationBatch>();
+    parts[i]->arena = batch->arena;  // shared, read-only from here on
+    parts[i]->last_seq = batch->last_seq;
+    parts[i]->enqueued_ns = batch->enqueued_ns;
+  }
+  if (n == 1) {
+    parts[0]->items = std::move(batch->items);
+  } else {
+    for (auto& p : parts) p->items.reserve(batch->items.size() / n + 16);
+    for (const CorrelationItem& it : batch->items) parts[shard_of(it.group)]->items.push_back(it);
+  }
+  // Every shard gets its part, empty or not: it moves the shard's covered sequence on.
+  for (size_t i = 0; i < n; ++i) {
+    while (!shards_[i]->queue.try_push(parts[i]))
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+}
+
+void CorrelateStage::start() {
+  for (auto& sp : shards_) {
+    Shard* s = sp.get();
+    s->thread = std::thread([this, s] {
+      const CorrelateOptions& o = *options_;
+      std::unique_ptr<IncidentCommit> commit;
+
+      auto emit = [&](ActiveIncident& ai, IncidentEventType type, int64_t time_ns,
+                      std::string data) {
+        IncidentEvent e;
+        e.incident = ai.state.id;
+        e.seq = ai.state.next_event_seq++;
+        e.type = type;
+        e.time_ns = time_ns;
+        e.actor = "correlate";
+        e.data = std::move(data);
+        e.prev_hash = ai.state.head_hash;
+        std::string value = seal_incident_event(e);
+        ai.state.head_hash = e.hash;
+        commit->events.emplace_back(incident_event_key(e.incident, e.seq), std::move(value));
+        ai.dirty = true;
+        ++s->n_events;
+      };
+      // Writes the alerts and duplicates linked since the last alert_linked event.
+      auto flush_linked = [&](ActiveIncident& ai, int64_t time_ns) {
+        if (ai.pending_alerts.empty() && ai.pending_duplicates == 0) return;
+        // Hot incidents list at most this many sequences per event.
+        constexpr size_t kMaxPerEvent = 1000;
+        size_t done = 0;
+        do {
+          const size_t n = std::min(kMaxPerEvent, ai.pending_alerts.size() - done);
+          std::string data;
+          JsonObjectWriter w(data);
+          w.key("alerts");
+          data.push_back('[');
+          for (size_t i = 0; i < n; ++i) {
+            if (i) data.push_back(',');
+            append_int(data, static_cast<int64_t>(ai.pending_alerts[done + i]));
+          }
+          data.push_back(']');
+          done += n;
+          if (done == ai.pending_alerts.size()) {
+            w.num("duplicates", static_cast<int64_t>(ai.pending_duplicates));
+            w.num("alert_count", static_cast<int64_t>(ai.state.alert_count));
+            w.num("occurrences", static_cast<int64_t>(ai.state.occurrences));
+            append_time_member(w, data, "last_seen", ai.pending_last_seen_ns);
+          }
+          w.close();
+          emit(ai, IncidentEventType::kAlertLinked, time_ns, std::move(data));
+        } while (done < ai.pending_alerts.size());
+        ai.pending_alerts.clear();
+        ai.pending_duplicates = 0;
+        ai.last_linked_event_ns = ai.pending_last_seen_ns;
+      };
+      auto write_state = [&](ActiveIncident& ai) {
+        commit->incidents.emplace_back(
+            std::string(reinterpret_cast<const char*>(ai.state.id.bytes.data()), 16),
+            encode_incident(ai.state));
+        ai.dirty = false;
+      };
+      auto touch = [&](ActiveIncident& ai) {
+        if (!ai.touched) {
+          ai.touched = true;
+          s->touched.push_back(&ai);
+        }
+      };
+      auto observe = [&](ActiveIncident& ai, const CorrelationBatch& b, const CorrelationItem& it) {
+        Incident& st = ai.state;
+        st.add_observable(ObservableKind::kSourceIp, b.str(it.source_ip));
+        st.add_observable(ObservableKind::kDestinationIp, b.str(it.destination_ip));
+        st.add_observable(ObservableKind::kHost, b.str(it.host));
+        st.add_observable(ObservableKind::kUser, b.str(it.user));
+        st.add_observable(ObservableKind::kRule, b.str(it.rule));
+      };
+      auto raise_severity = [&](ActiveIncident& ai, const CorrelationItem& it) {
+        if (it.severity <= ai.state.severity) return;
+        // The change is its own event, after the alerts that caused it.
+        flush_linked(ai, it.received_ns);
+        std::string data;
+        JsonObjectWriter w(data);
+        w.str("from", severity_name(ai.state.severity));
+        w.str("to", severity_name(it.severity));
+        w.num("alert", static_cast<int64_t>(it.seq));
+        w.close();
+        ai.state.severity = it.severity;
+        emit(ai, IncidentEventType::kSeverityChanged, it.received_ns, std::move(data));
+      };
+      auto open_incident = [&](std::unique_ptr<ActiveIncident>& slot, const CorrelationBatch& b,
+                               const CorrelationItem& it) {
+        if (slot) {
+          // The group's previous incident stops taking alerts; write what it still owes.
+          flush_linked(*slot, it.received_ns);
+          if (slot->dirty) write_state(*slot);
+          if (slot->touched)
+            std::replace(s->touched.begin(), s->touched.end(), slot.get(),
+                         static_cast<ActiveIncident*>(nullptr));
+        }
+        slot = std::make_unique<ActiveIncident>();
+        Incident& st = slot->state;
+        st.id = make_incident_id(secret_, it.seq, 0);
+        st.title.assign(b.str(it.title));
+        st.category.assign(b.str(it.category));
+        st.severity = it.severity;
+        st.group_hash = it.group;
+        st.created_ns = it.received_ns;
+        st.status_changed_ns = it.received_ns;
+        st.first_seen_ns = st.last_seen_ns = it.time_ns;
+        st.first_alert_seq = st.last_alert_seq = it.seq;
+        st.alert_count = st.occurrences = 1;
+        observe(*slot, b, it);
+        std::string data;
+        JsonObjectWriter w(data);
+        w.num("alert", static_cast<int64_t>(it.seq));
+        w.str("title", st.title);
+        w.str("category", st.category);
+        w.str("severity", severity_name(st.severity));
+        w.raw("group", b.str(it.group_text));
+        append_time_member(w, data, "first_seen", it.time_ns);
+        w.close();
+        emit(*slot, IncidentEventType::kCreated, it.received_ns, std::move(data));
+        slot->pending_last_seen_ns = it.time_ns;
+        slot->last_linked_event_ns = it.time_ns;
+        touch(*slot);
+        ++s->n_new;
+      };
+
+      for (;;) {
+        auto batch = s->queue.pop_wait(std::chrono::milliseconds(50));
+        if (!batch) {
+          if (stopping_.load() && s->queue.size() == 0) break;
+          continue;
+        }
+        commit = std::make_unique<IncidentCommit>();
+        commit->shard = s->index;
+        commit->oldest_enqueued_ns = batch->enqueued_ns;
+        for (const CorrelationItem& it : batch->items) {
+          if (it.seq <= s->covered) {
+            ++s->n_replayed;
+            continue;
+          }
+          s->max_time_ns = std::max(s->max_time_ns, it.time_ns);
+          auto& slot = s->groups[it.group];
+          if (slot && it.seq <= slot->state.last_alert_seq) {
+            ++s->n_replayed;  // linked before a crash; the replay must not link it twice
+            continue;
+          }
+          const DedupeResult d =
+              s->dedupe.observe(in_group(it.fingerprint, it.group), it.time_ns, it.seq);
+          const bool joinable = slot &&
+                                (slot->state.status == IncidentStatus::kOpen ||
+                                 slot->state.status == IncidentStatus::kAcknowledged) &&
+                                it.time_ns <= slot->state.last_seen_ns + o.group_window_ns;
+          if (!joinable) {
+            open_incident(slot, *batch, it);
+            continue;
+          }
+          ActiveIncident& ai = *slot;
+          Incident& st = ai.state;
+          st.last_alert_seq = it.seq;
+          ++st.occurrences;
+          st.first_seen_ns = std::min(st.first_seen_ns, it.time_ns);
+          st.last_seen_ns = std::max(st.last_seen_ns, it.time_ns);
+          ai.pending_last_seen_ns = st.last_seen_ns;
+          ai.dirty = true;
+          touch(ai);
+          if (d.duplicate) {
+            ++ai.pending_duplicates;
+            ++s->n_dup;
+            // A flood of repeats is summarised in event time, not written per repeat.
+            if (it.time_ns >= ai.last_linked_event_ns + o.duplicate_summary_ns)
+              flush_linked(ai, it.received_ns);
+          } else {
+            ++st.alert_count;
+            ai.pending_alerts.push_back(it.seq);
+            observe(ai, *batch, it);
+            ++s->n_linked;
+          }
+          raise_severity(ai, it);
+        }
+        // One alert_linked event per touched incident, and its state.
+        for (ActiveIncident* ai : s->touched) {
+          if (ai == nullptr) continue;
+          ai->touched = false;
+          if (!ai->pending_alerts.empty())
+            flush_linked(*ai, batch->items.empty() ? 0 : batch->items.back().received_ns);
+          if (ai->dirty) write_state(*ai);
+        }
+        s->touched.clear();
+        s->covered = std::max(s->covered, batch->last_seq);
+        commit->covered_seq = s->covered;
+
+        // Expiry by event time: groups whose window has passed the watermark let go of their
+        // incident (it stays open in the store), dedupe entries likewise. Work is bounded.
+        const bool any_time = s->max_time_ns != std::numeric_limits<int64_t>::min();
+        const int64_t watermark = any_time ? s->max_time_ns - o.allowed_lateness_ns : 0;
+        if (any_time) s->dedupe.evict_expired(watermark);
+        const int64_t now = monotonic_ns();
+        if (any_time && now - s->last_expiry_scan_ns > 1'000'000'000) {
+          s->last_expiry_scan_ns = now;
+          for (auto it = s->groups.begin(); it != s->groups.end();) {
+            ActiveIncident& ai = *it->second;
+            if (ai.state.last_seen_ns + o.group_window_ns < watermark) {
+              if (ai.pending_duplicates) flush_linked(ai, ai.state.last_seen_ns);
+              if (ai.dirty) write_state(ai);
+              it = s->groups.erase(it);
+            } else {
+              ++it;
+            }
+          }
+        }
+
+        metrics_.correlate_new_incident->Increment(static_cast<double>(s->n_new));
+        metrics_.incidents_created->Increment(static_cast<double>(s->n_new));
+        metrics_.correlate_linked->Increment(static_cast<double>(s->n_linked));
+        metrics_.correlate_duplicate->Increment(static_cast<double>(s->n_dup));
+        metrics_.correlate_replayed->Increment(static_cast<double>(s->n_replayed));
+        metrics_.incident_events->Increment(static_cast<double>(s->n_events));
+        s->n_new = s->n_linked = s->n_dup = s->n_replayed = s->n_events = 0;
+        // Gauges shared by the shards move by each shard's change.
+        const auto entries = static_cast<int64_t>(s->dedupe.size());
+        const auto active = static_cast<int64_t>(s->groups.size());
+        metrics_.dedupe_entries->Increment(static_cast<double>(entries - s->reported_entries));
+        metrics_.correlate_active_incidents->Increment(
+            static_cast<double>(active - s->reported_active));
+        s->reported_entries = entries;
+        s->reported_active = active;
+        const uint64_t cap_evicted = s->dedupe.stats().evicted_capacity;
+        metrics_.dedupe_evicted_capacity->Increment(
+            static_cast<double>(cap_evicted - s->reported_cap_evicted));
+        s->reported_cap_evicted = cap_evicted;
+        while (!out_.try_push(commit)) std::this_thread::sleep_for(std::chrono::microseconds(200));
+      }
+      // Shutdown: duplicates counted since the last event are written too.
+      commit = std::make_unique<IncidentCommit>();
+      commit->shard = s->index;
+      commit->covered_seq = s->covered;
+      for (auto& [group, ai] : s->groups) {
+        flush_linked(*ai, ai->state.last_seen_ns);
+        if (ai->dirty) write_state(*ai);
+      }
+      metrics_.incident_events->Increment(static_cast<double>(s->n_events));
+      while (!out_.try_push(commit)) std::this_thread::sleep_for(std::chrono::microseconds(200));
+    });
+  }
+}
+
+size_t CorrelateStage::queued() const {
+  size_t n = 0;
+  for (auto& s : shards_) n += s->queue.size();
+  return n;
+}
+
+void CorrelateStage::drain_and_stop() {
+  stopping_.store(true);
+  for (auto& s : shards_) {
+    if (s->thread.joinable()) s->thread.join();
+  }
+}
+
+}  // namespace klaxon

@@ -1,0 +1,117 @@
+// The correlate stage: durable alerts in, incidents and their hash-chained events out
+// (ARCHITECTURE.md "Correlation").
+//
+// Data flow and threads:
+//   parse workers   CorrelationExtractor::add() per accepted alert -> a CorrelationBatch
+//                   riding along with the alert block (no locks; the extractor is const)
+//   writer thread   after the block is durable, stamps alert sequences and calls submit(),
+//                   which splits the batch by group key among the shards (blocks when a shard
+//                   queue is full: backpressure)
+//   shard threads   each owns a hash range of group keys: its DedupeTable, the active
+//                   incident of each of its groups, their chain heads. Shared nothing, no
+//                   locks. Per batch it emits events and incident states as one
+//                   IncidentCommit for the incident writer (storage/incident_writer.h).
+//
+// Per alert (event time decides, see CorrelateOptions):
+//   - same fingerprint as an alert of the group's active incident within the dedupe window:
+//     a duplicate. Counted on the incident (occurrences, last seen); no event per duplicate:
+//     the next alert_linked event carries the count, and a summary event goes out at most
+//     once per duplicate_summary interval of event time.
+//   - otherwise, when the group has an active incident (open or acknowledged) and the alert
+//     is no later than its last_seen + group_window: linked. One alert_linked event per
+//     incident per batch lists the new alert sequences; a higher severity raises the
+//     incident's with a severity_changed event.
+//   - otherwise: a new incident, id derived from the alert's sequence (make_incident_id), with
+//     a created event.
+//
+// Crash safety: a shard's events, incident states and covered sequence are written in one
+// WriteBatch. After a crash, restore() reloads the open incidents and the covered sequences,
+// and the daemon replays the alert log from replay_from(): alerts a shard already covered are
+// skipped, as are alerts at or below an incident's last linked sequence, and ids are derived
+// from sequences, so a replay never opens a second incident for the same alerts. Dedupe
+// state is not checkpointed yet: after a crash, repeats of alerts seen before it count as new
+// distinct alerts of the same incident once (never as a new incident).
+#pragma once
+
+#include "pipeline/core/correlation.h"
+#include "pipeline/core/incident.h"
+#include "pipeline/core/metrics.h"
+#include "pipeline/core/queue.h"
+#include "pipeline/stages/dedupe.h"
+#include "pipeline/stages/fingerprint.h"
+
+#include <array>
+#include <atomic>
+#include <memory>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+namespace klaxon {
+
+struct CorrelateOptions {
+  bool enabled = true;
+  int shards = 2;                                       // config `correlate.shards`
+  Severity min_severity = Severity::kLow;               // lower alerts are stored, not correlated
+  FingerprintKey dedupe_key;                            // `dedupe.key`
+  DedupeOptions dedupe;                                 // `dedupe.window`, `dedupe.max_entries`
+  FingerprintKey group_key = default_group_key();       // `correlate.group_by`
+  int64_t group_window_ns = 3600LL * 1'000'000'000;     // `correlate.group_window`
+  int64_t allowed_lateness_ns = 300LL * 1'000'000'000;  // `correlate.allowed_lateness`
+  int64_t max_future_ns = 300LL * 1'000'000'000;        // event times capped at arrival+this
+  int64_t duplicate_summary_ns = 60LL * 1'000'000'000;  // `correlate.duplicate_summary`
+  size_t shard_queue_capacity = 256;
+
+  // host.name (falling back to the syslog hostname), rule.id, rule.name.
+  static FingerprintKey default_group_key();
+};
+
+// Fills a CorrelationBatch from alerts. Immutable after construction: any number of threads.
+class CorrelationExtractor {
+ public:
+  explicit CorrelationExtractor(std::shared_ptr<const CorrelateOptions> options)
+      : options_(std::move(options)) {}
+  // Adds the alert as item `index` of `batch`, unless it is below min_severity (returns false).
+  bool add(const Alert& alert, uint32_t index, CorrelationBatch& batch) const;
+
+ private:
+  std::shared_ptr<const CorrelateOptions> options_;
+};
+
+class CorrelateStage {
+ public:
+  CorrelateStage(std::shared_ptr<const CorrelateOptions> options,
+                 const std::array<uint8_t, 16>& secret, BoundedQueue<IncidentCommit>& out,
+                 PipelineMetrics& metrics);
+  ~CorrelateStage();
+
+  // Before start(): the incidents that are not closed, and each shard's covered sequence
+  // (Store::covered_sequences()).
+  void restore(std::vector<Incident> incidents, const std::vector<uint64_t>& covered);
+  // The first alert sequence some shard has not covered: replay the log from here.
+  uint64_t replay_from() const;
+
+  void start();
+  // Writer thread (or the start-up replay): items stamped with their sequences, in sequence
+  // order across calls. Blocks while a shard queue is full.
+  void submit(std::unique_ptr<CorrelationBatch> batch);
+  // Returns once every submitted batch is processed and its commit handed on.
+  void drain_and_stop();
+
+  size_t shard_count() const { return shards_.size(); }
+  size_t queued() const;  // batches waiting in the shard queues (any thread)
+  size_t shard_of(uint64_t group) const {
+    return static_cast<size_t>((static_cast<unsigned __int128>(group) * shards_.size()) >> 64);
+  }
+
+ private:
+  struct Shard;
+  std::shared_ptr<const CorrelateOptions> options_;
+  std::array<uint8_t, 16> secret_;
+  BoundedQueue<IncidentCommit>& out_;
+  PipelineMetrics& metrics_;
+  std::vector<std::unique_ptr<Shard>> shards_;
+  std::atomic<bool> stopping_{false};
+};
+
+}  // namespace klaxon
