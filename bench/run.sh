@@ -14,6 +14,7 @@ trap 'kill "${pid:-0}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$t
 
 port() { echo $((20000 + RANDOM % 20000)); }
 tcp=$(port); http=$(port); tls=$(port)
+# KLAXON_BENCH_CORRELATE=false: ingest only (no dedupe, correlation or incidents).
 # KLAXON_BENCH_TLS=1: the same load over TLS (self-signed certificate in the temp dir).
 tls_mode="${KLAXON_BENCH_TLS:-0}"
 cat > "$tmp/klaxon.yaml" <<YAML
@@ -29,6 +30,8 @@ sources:
     listen: 127.0.0.1:$tls
 parse:
   workers: $workers
+correlate:
+  enabled: ${KLAXON_BENCH_CORRELATE:-true}
 storage:
   sync: commit
 log:
@@ -45,7 +48,7 @@ target=$tcp
 echo "== end to end: $count alerts, $conns connection(s), $workers parse worker(s), duplicate ratio $dup, sync per commit, tls=$tls_mode"
 "$bin/bench/klaxon-loadgen" --port "$target" --metrics-port "$http" --count "$count" \
   --connections "$conns" --dup-ratio "$dup" --pid "$pid" --tls "$tls_mode"
-curl -s "http://127.0.0.1:$http/metrics" | grep -E '^klaxon_(storage_commits_total|storage_persisted_bytes_total|storage_persisted_received_bytes_total|source_backpressure_pauses_total\{transport="tcp"\}|pipeline_latency_seconds_(sum|count)) '
+curl -s "http://127.0.0.1:$http/metrics" | grep -E '^klaxon_(incidents_created_total|incident_events_total|incident_commits_total|correlate_alerts_total\{[^}]*\}|dedupe_entries|storage_commits_total|storage_persisted_bytes_total|storage_persisted_received_bytes_total|source_backpressure_pauses_total\{transport="tcp"\}|pipeline_latency_seconds_(sum|count)) '
 du -sh "$tmp/data" | sed 's/^/data directory: /'
 if [ "${KLAXON_BENCH_MICRO:-1}" = 1 ]; then
   echo "== micro-benchmarks"

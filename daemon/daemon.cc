@@ -77,11 +77,13 @@ Status replay_alert_log(Store& store, CorrelateStage& stage,
       bad = make_error(ErrorCode::kStorage, "alert log gap at sequence " + std::to_string(next));
       return false;
     }
-    if (!read_alert_record(record, alert)) {
+    // The record is copied: the block it was decoded from is gone after this call.
+    const ArenaRef ref = batch->add(record);
+    if (!read_alert_record(batch->str(ref), alert)) {
       bad = make_error(ErrorCode::kStorage, "malformed alert record " + std::to_string(seq));
       return false;
     }
-    extractor.add(alert, static_cast<uint32_t>(seq - batch_first), *batch);
+    extractor.add(alert, static_cast<uint32_t>(seq - batch_first), ref, *batch);
     ++next;
     ++replayed;
     if (next - batch_first >= 4096) submit();

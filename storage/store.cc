@@ -173,7 +173,13 @@ rocksdb::ColumnFamilyHandle* Store::family(std::string_view name) const {
 
 Status Store::commit_incidents(std::span<const IncidentCommit* const> commits) {
   KLAXON_CHECK(!options_.read_only);
-  rocksdb::WriteBatch batch;
+  size_t bytes = 64;
+  for (const IncidentCommit* c : commits) {
+    for (const auto& [k, v] : c->events) bytes += k.size() + v.size() + 16;
+    for (const auto& [k, v] : c->incidents) bytes += k.size() + v.size() + 16;
+    bytes += 48;
+  }
+  rocksdb::WriteBatch batch(bytes);
   for (const IncidentCommit* c : commits) {
     for (const auto& [k, v] : c->events) batch.Put(events_, k, v);
     for (const auto& [k, v] : c->incidents) batch.Put(incidents_, k, v);
@@ -283,7 +289,13 @@ Status Store::recover_counters() {
 
 Result<uint64_t> Store::commit(std::span<const EncodedBlock* const> blocks) {
   KLAXON_CHECK(!options_.read_only);
-  rocksdb::WriteBatch batch;
+  // Sized up front: growing a batch of megabytes by doubling copies it again and again.
+  size_t bytes = 64;
+  for (const EncodedBlock* b : blocks) {
+    bytes += b->bytes.size() + 32;
+    for (const Rejection& r : b->rejected) bytes += r.sample.size() + r.detail.size() + 512;
+  }
+  rocksdb::WriteBatch batch(bytes);
   uint64_t seq = next_seq_;
   uint64_t dead = next_dead_id_;
   for (const EncodedBlock* b : blocks) {

@@ -26,6 +26,8 @@ void BlockBuilder::end_record() {
   const auto len = static_cast<uint32_t>(payload_.size() - record_start_ - 4);
   for (int i = 0; i < 4; ++i)
     payload_[record_start_ + i] = static_cast<char>((len >> (8 * i)) & 0xFF);
+  last_offset_ = static_cast<uint32_t>(record_start_ + 4);
+  last_length_ = len;
   ++count_;
 }
 
@@ -42,7 +44,7 @@ constexpr size_t kHeader = 10;
 constexpr size_t kCompressAbove = 256;  // tiny blocks are stored as they are
 }  // namespace
 
-void BlockBuilder::finish(EncodedBlock& block) {
+void BlockBuilder::finish(EncodedBlock& block, std::string* records) {
   block.count = count_;
   const bool compress = level_ != 0 && payload_.size() > kCompressAbove;
   char header[kHeader];
@@ -62,6 +64,12 @@ void BlockBuilder::finish(EncodedBlock& block) {
     block.bytes.append(scratch_.data(), written);
   } else {
     block.bytes.append(payload_);
+  }
+  if (records != nullptr) {
+    const size_t size = payload_.size();
+    records->swap(payload_);
+    payload_.clear();
+    payload_.reserve(size);  // the next block is likely as large: grow once, not by doubling
   }
   payload_.clear();
   count_ = 0;

@@ -26,8 +26,13 @@ class BlockBuilder {
   std::string& begin_record();
   void end_record();
   uint32_t count() const { return count_; }
+  // Where the last ended record lies in the payload (offset of its first byte, length).
+  uint32_t last_record_offset() const { return last_offset_; }
+  uint32_t last_record_length() const { return last_length_; }
   // Finishes the block: header + (compressed) payload into block.bytes; resets the builder.
-  void finish(EncodedBlock& block);
+  // With `records`, the uncompressed payload is handed over there (what correlation reads
+  // records from) instead of being cleared: no copy.
+  void finish(EncodedBlock& block, std::string* records = nullptr);
 
  private:
   int level_;
@@ -35,6 +40,7 @@ class BlockBuilder {
   std::string payload_;
   std::string scratch_;  // compression output, reused
   size_t record_start_ = 0;
+  uint32_t last_offset_ = 0, last_length_ = 0;
   uint32_t count_ = 0;
 };
 

@@ -1,10 +1,12 @@
 // CorrelationBatch: what the parse workers extract from each alert for dedupe and correlation,
 // so that the shards never decode, decompress or re-parse an alert.
 //
-// A worker builds one batch per EncodedBlock (item i = the i-th alert of the block that is
-// correlated). The group-commit writer stamps each item with its alert sequence once the
-// block is durable and splits the batch by group key among the shards. Strings live in one
-// shared arena that the per-shard batches keep alive. A batch has one owner at a time.
+// A worker builds one batch per EncodedBlock (one item per correlated alert of the block).
+// The group-commit writer stamps each item with its alert sequence once the block is durable
+// and splits the batch by group key among the shards. The block's uncompressed records are
+// handed over as the batch's arena (no copy), shared by the per-shard batches: a shard decodes
+// a record (read_alert_record) only when the alert opens or joins an incident, never for a
+// duplicate, which is most of a flood. A batch has one owner at a time.
 #pragma once
 
 #include "pipeline/core/alert.h"
@@ -32,8 +34,7 @@ struct CorrelationItem {
   uint64_t seq = 0;         // alert sequence, stamped by the writer after the commit
   uint32_t index = 0;       // position of the alert in its block
   Severity severity = Severity::kInfo;
-  // Text for the incident it may open or join.
-  ArenaRef title, category, group_text, host, rule, source_ip, destination_ip, user;
+  ArenaRef record;  // the alert's stored record (alert_record.h) in the arena
 };
 
 struct CorrelationBatch {
@@ -44,6 +45,7 @@ struct CorrelationBatch {
   uint64_t last_seq = 0;
   int64_t enqueued_ns = 0;  // monotonic time the oldest alert entered the pipeline
 
+  // Copies bytes into the arena (the start-up replay, which has no block payload to share).
   ArenaRef add(std::string_view s) {
     ArenaRef r{static_cast<uint32_t>(arena->size()), static_cast<uint32_t>(s.size())};
     arena->append(s);

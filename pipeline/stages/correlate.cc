@@ -1,5 +1,6 @@
 #include "pipeline/stages/correlate.h"
 
+#include "pipeline/core/alert_record.h"
 #include "pipeline/core/clock.h"
 #include "pipeline/core/json_writer.h"
 #include "pipeline/core/log.h"
@@ -73,7 +74,8 @@ void append_time_member(JsonObjectWriter& w, std::string& out, std::string_view 
 
 }  // namespace
 
-bool CorrelationExtractor::add(const Alert& a, uint32_t index, CorrelationBatch& batch) const {
+bool CorrelationExtractor::add(const Alert& a, uint32_t index, ArenaRef record,
+                               CorrelationBatch& batch) const {
   const CorrelateOptions& o = *options_;
   if (a.severity < o.min_severity) return false;
   CorrelationItem item;
@@ -86,19 +88,7 @@ bool CorrelationExtractor::add(const Alert& a, uint32_t index, CorrelationBatch&
     item.time_ns = item.received_ns + o.max_future_ns;
   item.fingerprint = o.dedupe_key.compute(a);
   item.group = o.group_key.compute(a).lo;
-  std::string& arena = *batch.arena;
-  size_t start = arena.size();
-  append_title(a, arena);
-  item.title = {static_cast<uint32_t>(start), static_cast<uint32_t>(arena.size() - start)};
-  item.category = batch.add(category_of(a));
-  start = arena.size();
-  o.group_key.append_json(a, arena);
-  item.group_text = {static_cast<uint32_t>(start), static_cast<uint32_t>(arena.size() - start)};
-  item.host = batch.add(host_of(a));
-  item.rule = batch.add(a.rule_name.empty() ? a.rule_id : a.rule_name);
-  item.source_ip = batch.add(a.source_ip);
-  item.destination_ip = batch.add(a.destination_ip);
-  item.user = batch.add(a.user_name);
+  item.record = record;
   batch.items.push_back(item);
   return true;
 }
@@ -114,6 +104,7 @@ struct ActiveIncident {
   int64_t last_linked_event_ns = 0;  // event time of the last alert_linked event
   bool touched = false;              // in this batch's touched list
   bool dirty = false;                // state to write
+  bool evented = false;              // events written since the state was: write it with them
 };
 
 struct CorrelateStage::Shard {
@@ -124,7 +115,10 @@ struct CorrelateStage::Shard {
   DedupeTable dedupe;
   std::unordered_map<uint64_t, std::unique_ptr<ActiveIncident>> groups;
   std::vector<ActiveIncident*> touched;
-  uint64_t covered = 0;
+  uint64_t covered = 0;    // restored: alerts up to here were correlated before (replay skips)
+  uint64_t processed = 0;  // the last alert sequence this run has processed
+  uint64_t persisted = 0;  // every alert up to here is reflected in what was handed on
+  int64_t last_full_flush_ns = 0;  // monotonic
   uint32_t index = 0;
   int64_t max_time_ns = std::numeric_limits<int64_t>::min();
   int64_t last_expiry_scan_ns = 0;  // monotonic
@@ -224,6 +218,7 @@ void CorrelateStage::start() {
         ai.state.head_hash = e.hash;
         commit->events.emplace_back(incident_event_key(e.incident, e.seq), std::move(value));
         ai.dirty = true;
+        ai.evented = true;
         ++s->n_events;
       };
       // Writes the alerts and duplicates linked since the last alert_linked event.
@@ -257,11 +252,15 @@ void CorrelateStage::start() {
         ai.pending_duplicates = 0;
         ai.last_linked_event_ns = ai.pending_last_seen_ns;
       };
+      // A stored state never counts a linked alert that no stored event lists: the pending
+      // links go out first. (Repeats may run ahead of the last summary event.)
       auto write_state = [&](ActiveIncident& ai) {
+        if (!ai.pending_alerts.empty()) flush_linked(ai, ai.pending_last_seen_ns);
         commit->incidents.emplace_back(
             std::string(reinterpret_cast<const char*>(ai.state.id.bytes.data()), 16),
             encode_incident(ai.state));
         ai.dirty = false;
+        ai.evented = false;
       };
       auto touch = [&](ActiveIncident& ai) {
         if (!ai.touched) {
@@ -269,13 +268,21 @@ void CorrelateStage::start() {
           s->touched.push_back(&ai);
         }
       };
-      auto observe = [&](ActiveIncident& ai, const CorrelationBatch& b, const CorrelationItem& it) {
+      // The alert itself, decoded from its record: only for alerts that open or join an
+      // incident. A record that does not decode (cannot happen: this process wrote it) still
+      // counts, with no text.
+      Alert alert;
+      auto decode = [&](const CorrelationBatch& b, const CorrelationItem& it) -> const Alert& {
+        if (!read_alert_record(b.str(it.record), alert)) alert = Alert{};
+        return alert;
+      };
+      auto observe = [&](ActiveIncident& ai, const Alert& a) {
         Incident& st = ai.state;
-        st.add_observable(ObservableKind::kSourceIp, b.str(it.source_ip));
-        st.add_observable(ObservableKind::kDestinationIp, b.str(it.destination_ip));
-        st.add_observable(ObservableKind::kHost, b.str(it.host));
-        st.add_observable(ObservableKind::kUser, b.str(it.user));
-        st.add_observable(ObservableKind::kRule, b.str(it.rule));
+        st.add_observable(ObservableKind::kSourceIp, a.source_ip);
+        st.add_observable(ObservableKind::kDestinationIp, a.destination_ip);
+        st.add_observable(ObservableKind::kHost, host_of(a));
+        st.add_observable(ObservableKind::kUser, a.user_name);
+        st.add_observable(ObservableKind::kRule, a.rule_name.empty() ? a.rule_id : a.rule_name);
       };
       auto raise_severity = [&](ActiveIncident& ai, const CorrelationItem& it) {
         if (it.severity <= ai.state.severity) return;
@@ -303,8 +310,9 @@ void CorrelateStage::start() {
         slot = std::make_unique<ActiveIncident>();
         Incident& st = slot->state;
         st.id = make_incident_id(secret_, it.seq, 0);
-        st.title.assign(b.str(it.title));
-        st.category.assign(b.str(it.category));
+        const Alert& a = decode(b, it);
+        append_title(a, st.title);
+        st.category.assign(category_of(a));
         st.severity = it.severity;
         st.group_hash = it.group;
         st.created_ns = it.received_ns;
@@ -312,14 +320,15 @@ void CorrelateStage::start() {
         st.first_seen_ns = st.last_seen_ns = it.time_ns;
         st.first_alert_seq = st.last_alert_seq = it.seq;
         st.alert_count = st.occurrences = 1;
-        observe(*slot, b, it);
+        observe(*slot, a);
         std::string data;
         JsonObjectWriter w(data);
         w.num("alert", static_cast<int64_t>(it.seq));
         w.str("title", st.title);
         w.str("category", st.category);
         w.str("severity", severity_name(st.severity));
-        w.raw("group", b.str(it.group_text));
+        w.key("group");
+        o.group_key.append_json(a, data);
         append_time_member(w, data, "first_seen", it.time_ns);
         w.close();
         emit(*slot, IncidentEventType::kCreated, it.received_ns, std::move(data));
@@ -377,22 +386,35 @@ void CorrelateStage::start() {
           } else {
             ++st.alert_count;
             ai.pending_alerts.push_back(it.seq);
-            observe(ai, *batch, it);
+            observe(ai, decode(*batch, it));
             ++s->n_linked;
           }
           raise_severity(ai, it);
         }
-        // One alert_linked event per touched incident, and its state.
+        // A state must land with the events it heads. Linked alerts and repeats alone wait
+        // for the flush below (at most a second, or 1,000 alerts): one alert_linked event and
+        // one state write per incident per flush, not per batch.
         for (ActiveIncident* ai : s->touched) {
           if (ai == nullptr) continue;
           ai->touched = false;
-          if (!ai->pending_alerts.empty())
-            flush_linked(*ai, batch->items.empty() ? 0 : batch->items.back().received_ns);
-          if (ai->dirty) write_state(*ai);
+          if (ai->pending_alerts.size() >= 1000) flush_linked(*ai, ai->pending_last_seen_ns);
+          if (ai->evented) write_state(*ai);
         }
         s->touched.clear();
-        s->covered = std::max(s->covered, batch->last_seq);
-        commit->covered_seq = s->covered;
+        s->processed = std::max(s->processed, batch->last_seq);
+        // Once a second every pending state is written and the covered sequence moves on.
+        // Between flushes a crash replays from the last one: an alert already reflected in
+        // its incident's stored state is at or below that state's last_alert_seq, and is
+        // skipped, so nothing is counted twice.
+        const int64_t now_ns = monotonic_ns();
+        if (now_ns - s->last_full_flush_ns >= 1'000'000'000) {
+          s->last_full_flush_ns = now_ns;
+          for (auto& [group, ai] : s->groups) {
+            if (ai->dirty) write_state(*ai);
+          }
+          s->persisted = s->processed;
+        }
+        commit->covered_seq = std::max(s->persisted, s->covered);
 
         // Expiry by event time: groups whose window has passed the watermark let go of their
         // incident (it stays open in the store), dedupe entries likewise. Work is bounded.
@@ -438,11 +460,12 @@ void CorrelateStage::start() {
       // Shutdown: duplicates counted since the last event are written too.
       commit = std::make_unique<IncidentCommit>();
       commit->shard = s->index;
-      commit->covered_seq = s->covered;
       for (auto& [group, ai] : s->groups) {
         flush_linked(*ai, ai->state.last_seen_ns);
         if (ai->dirty) write_state(*ai);
       }
+      s->persisted = std::max(s->processed, s->covered);
+      commit->covered_seq = s->persisted;
       metrics_.incident_events->Increment(static_cast<double>(s->n_events));
       while (!out_.try_push(commit)) std::this_thread::sleep_for(std::chrono::microseconds(200));
     });

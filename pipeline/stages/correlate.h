@@ -18,19 +18,22 @@
 //     the next alert_linked event carries the count, and a summary event goes out at most
 //     once per duplicate_summary interval of event time.
 //   - otherwise, when the group has an active incident (open or acknowledged) and the alert
-//     is no later than its last_seen + group_window: linked. One alert_linked event per
-//     incident per batch lists the new alert sequences; a higher severity raises the
-//     incident's with a severity_changed event.
+//     is no later than its last_seen + group_window: linked. The links are written as one
+//     alert_linked event per incident per flush (once a second, or per 1,000 alerts, or
+//     with the incident's next other event); a higher severity raises the incident's with a
+//     severity_changed event at once.
 //   - otherwise: a new incident, id derived from the alert's sequence (make_incident_id), with
 //     a created event.
 //
 // Crash safety: a shard's events, incident states and covered sequence are written in one
-// WriteBatch. After a crash, restore() reloads the open incidents and the covered sequences,
-// and the daemon replays the alert log from replay_from(): alerts a shard already covered are
-// skipped, as are alerts at or below an incident's last linked sequence, and ids are derived
-// from sequences, so a replay never opens a second incident for the same alerts. Dedupe
-// state is not checkpointed yet: after a crash, repeats of alerts seen before it count as new
-// distinct alerts of the same incident once (never as a new incident).
+// WriteBatch; a stored state never counts a linked alert that no stored event lists, and the
+// covered sequence moves only when every pending state is written (once a second). After a crash,
+// restore() reloads the open incidents and the covered sequences, and the daemon replays the alert
+// log from replay_from(): alerts a shard already covered are skipped, as are alerts at or below an
+// incident's last linked sequence, and ids are derived from sequences, so a replay never opens a
+// second incident for the same alerts. Dedupe state is not checkpointed yet: after a crash, repeats
+// of alerts seen before it count as new distinct alerts of the same incident once (never as a new
+// incident).
 #pragma once
 
 #include "pipeline/core/correlation.h"
@@ -72,7 +75,8 @@ class CorrelationExtractor {
   explicit CorrelationExtractor(std::shared_ptr<const CorrelateOptions> options)
       : options_(std::move(options)) {}
   // Adds the alert as item `index` of `batch`, unless it is below min_severity (returns false).
-  bool add(const Alert& alert, uint32_t index, CorrelationBatch& batch) const;
+  // `record` is where the alert's stored record lies in the batch's arena.
+  bool add(const Alert& alert, uint32_t index, ArenaRef record, CorrelationBatch& batch) const;
 
  private:
   std::shared_ptr<const CorrelateOptions> options_;

@@ -98,11 +98,14 @@ void ParseStage::run(int /*index*/) {
   Alert alert;
   std::optional<CorrelationExtractor> extractor;
   if (options_.correlate) extractor.emplace(options_.correlate);
-  if (extractor) block->correlation = std::make_unique<CorrelationBatch>();
+  if (extractor) {
+    block->correlation = std::make_unique<CorrelationBatch>();
+    block->correlation->arena = record_buffers_.make_shared();
+  }
 
   auto flush = [&] {
     if (builder.count() == 0 && block->rejected.empty() && block->on_durable.empty()) return;
-    builder.finish(*block);
+    builder.finish(*block, block->correlation ? block->correlation->arena.get() : nullptr);
     metrics_.parse_accepted->Increment(static_cast<double>(accepted));
     for (int r = 1; r < kRejectReasonCount; ++r) {
       if (rejected[r] && metrics_.rejected[r])
@@ -118,7 +121,10 @@ void ParseStage::run(int /*index*/) {
     // Backpressure: wait for the writer rather than drop anything already accepted.
     while (!out_.try_push(block)) std::this_thread::sleep_for(std::chrono::microseconds(200));
     block = std::make_unique<EncodedBlock>();
-    if (extractor) block->correlation = std::make_unique<CorrelationBatch>();
+    if (extractor) {
+      block->correlation = std::make_unique<CorrelationBatch>();
+      block->correlation->arena = record_buffers_.make_shared();
+    }
   };
 
   for (;;) {
@@ -155,9 +161,12 @@ void ParseStage::run(int /*index*/) {
       const ParseStatus s = parser.parse(frame, meta, now, alert);
       if (s.ok()) {
         append_alert_record(alert, builder.begin_record());
-        if (extractor && !extractor->add(alert, builder.count(), *block->correlation))
-          ++below_severity;
         builder.end_record();
+        if (extractor &&
+            !extractor->add(alert, builder.count() - 1,
+                            {builder.last_record_offset(), builder.last_record_length()},
+                            *block->correlation))
+          ++below_severity;
         ++accepted;
         continue;
       }

@@ -11,6 +11,7 @@
 #include "pipeline/core/alert.h"
 #include "pipeline/core/batch.h"
 #include "pipeline/core/block.h"
+#include "pipeline/core/buffer_pool.h"
 #include "pipeline/core/metrics.h"
 #include "pipeline/core/queue.h"
 #include "pipeline/core/sha256.h"
@@ -79,6 +80,8 @@ class ParseStage {
   std::vector<std::thread> threads_;
   std::mutex options_mu_;  // guards options_.parse after start()
   std::atomic<uint64_t> options_version_{0};
+  // Block payloads handed to correlation come back here (no page faults per block).
+  BufferPool record_buffers_{256};
 };
 
 }  // namespace klaxon

@@ -3,6 +3,7 @@
 // back as a store would see them.
 #include "pipeline/stages/correlate.h"
 
+#include "pipeline/core/alert_record.h"
 #include "pipeline/core/batch.h"
 #include "pipeline/stages/parse.h"
 #include "pipeline/stages/syslog_parse.h"
@@ -120,7 +121,10 @@ class Runner {
           parser.parse(std::string_view(buf.data(), lines[i].size()), meta, meta.received_ns, a)
               .ok())
           << lines[i];
-      ex.add(a, static_cast<uint32_t>(i), *batch);
+      const auto offset = static_cast<uint32_t>(batch->arena->size());
+      append_alert_record(a, *batch->arena);
+      ex.add(a, static_cast<uint32_t>(i),
+             {offset, static_cast<uint32_t>(batch->arena->size() - offset)}, *batch);
     }
     for (auto& it : batch->items) it.seq = first + it.index;
     batch->last_seq = first + lines.size() - 1;
