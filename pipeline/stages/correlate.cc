@@ -6,9 +6,12 @@
 #include "pipeline/core/log.h"
 #include "pipeline/stages/syslog_parse.h"
 
+#include <xxhash.h>
+
 #include <algorithm>
 #include <chrono>
 #include <limits>
+#include <unordered_set>
 
 namespace klaxon {
 
@@ -105,7 +108,16 @@ struct ActiveIncident {
   bool touched = false;              // in this batch's touched list
   bool dirty = false;                // state to write
   bool evented = false;              // events written since the state was: write it with them
+  // Hashes of the observables stored, so that a linked alert costs a few lookups, not a scan
+  // of up to 160 strings. Filled from the state on first use (a restored incident).
+  std::unordered_set<uint64_t> observed;
+  std::array<uint16_t, kObservableKindCount> per_kind{};
+  bool observed_loaded = false;
 };
+
+uint64_t observable_hash(ObservableKind kind, std::string_view value) {
+  return XXH3_64bits_withSeed(value.data(), value.size(), static_cast<uint64_t>(kind) + 1);
+}
 
 struct CorrelateStage::Shard {
   Shard(const CorrelateOptions& o, size_t queue_capacity)
@@ -278,11 +290,31 @@ void CorrelateStage::start() {
       };
       auto observe = [&](ActiveIncident& ai, const Alert& a) {
         Incident& st = ai.state;
-        st.add_observable(ObservableKind::kSourceIp, a.source_ip);
-        st.add_observable(ObservableKind::kDestinationIp, a.destination_ip);
-        st.add_observable(ObservableKind::kHost, host_of(a));
-        st.add_observable(ObservableKind::kUser, a.user_name);
-        st.add_observable(ObservableKind::kRule, a.rule_name.empty() ? a.rule_id : a.rule_name);
+        if (!ai.observed_loaded) {
+          for (const Observable& ob : st.observables) {
+            ai.observed.insert(observable_hash(ob.kind, ob.value));
+            ++ai.per_kind[static_cast<size_t>(ob.kind)];
+          }
+          ai.observed_loaded = true;
+        }
+        auto add = [&](ObservableKind kind, std::string_view value) {
+          if (value.empty()) return;
+          const uint64_t h = observable_hash(kind, value);
+          if (ai.observed.count(h)) return;
+          uint16_t& n = ai.per_kind[static_cast<size_t>(kind)];
+          if (n >= kMaxObservablesPerKind) {
+            ++st.observables_dropped;  // an alert whose value is not kept
+            return;
+          }
+          ai.observed.insert(h);
+          ++n;
+          st.observables.push_back(Observable{kind, std::string(value)});
+        };
+        add(ObservableKind::kSourceIp, a.source_ip);
+        add(ObservableKind::kDestinationIp, a.destination_ip);
+        add(ObservableKind::kHost, host_of(a));
+        add(ObservableKind::kUser, a.user_name);
+        add(ObservableKind::kRule, a.rule_name.empty() ? a.rule_id : a.rule_name);
       };
       auto raise_severity = [&](ActiveIncident& ai, const CorrelationItem& it) {
         if (it.severity <= ai.state.severity) return;

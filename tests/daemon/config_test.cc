@@ -64,6 +64,16 @@ TEST(Config, ErrorsNameTheFileTheKeyAndWhatWasExpected) {
        "syslog_tcp\n    listen: 127.0.0.1:1\n",
        "already listens"},
       {"sources:\n  s:\n    type: syslog_udp\n    listen: 1.2.3.4:70000\n", "not a port"},
+      {"correlate:\n  min_severity: loud\n", "correlate.min_severity: expected info, low"},
+      {"correlate:\n  group_by: [host.name, hostname]\n",
+       "correlate.group_by: unknown fingerprint field 'hostname'"},
+      {"correlate:\n  group_by: []\n", "correlate.group_by: expected a non-empty list"},
+      {"correlate:\n  shards: 0\n", "correlate.shards: expected"},
+      {"correlate:\n  group_window: soon\n", "correlate.group_window: expected a duration"},
+      {"correlate:\n  grouping: x\n", "correlate.grouping: unknown key"},
+      {"dedupe:\n  key: [rule.id, rule.id]\n",
+       "dedupe.key: fingerprint field 'rule.id' is listed twice"},
+      {"dedupe:\n  max_entries: 5\n", "dedupe.max_entries: expected"},
   };
   for (const auto& b : cases) {
     auto c = parse_config(b.yaml, "f.yaml");
