@@ -40,6 +40,7 @@ dedupe:
   key: [event.module, rule.id, host.name, source.ip, destination.ip, user.name]
   window: 5m
   max_entries: 4000000
+  checkpoint_interval: 1m
 correlate:
   enabled: true
   shards: 2
@@ -430,7 +431,12 @@ Result<Config> parse_config(const std::string& text, const std::string& name) {
                      get_bool(c, p["compliant_msg"], "parse.compliant_msg"));
   }
   if (const auto d = root["dedupe"]) {
-    KLAXON_TRY(check_keys(c, d, "dedupe", {"key", "window", "max_entries"}));
+    KLAXON_TRY(check_keys(c, d, "dedupe", {"key", "window", "max_entries", "checkpoint_interval"}));
+    if (d["checkpoint_interval"]) {
+      std::chrono::milliseconds w{};
+      CFG_TRY_ASSIGN(w, get_duration(c, d["checkpoint_interval"], "dedupe.checkpoint_interval"));
+      cfg.correlate.dedupe_checkpoint_ns = static_cast<int64_t>(w.count()) * 1'000'000;
+    }
     if (d["key"]) {
       CFG_TRY_ASSIGN(cfg.correlate.dedupe_key, get_field_key(c, d["key"], "dedupe.key", 0));
     }

@@ -42,8 +42,15 @@ Status restore_correlation(Store& store, CorrelateStage& stage,
   }));
   auto covered = store.covered_sequences();
   if (!covered) return covered.error();
+  std::vector<std::string> checkpoints(stage.shard_count());
+  KLAXON_TRY(store.for_each_meta("corr/dedupe/", [&](std::string_view key, std::string_view v) {
+    const unsigned long shard = std::strtoul(
+        std::string(key.substr(std::string_view("corr/dedupe/").size())).c_str(), nullptr, 10);
+    if (shard < checkpoints.size()) checkpoints[shard].assign(v);
+    return true;
+  }));
   const size_t n = incidents.size();
-  stage.restore(std::move(incidents), *covered);
+  stage.restore(std::move(incidents), *covered, checkpoints);
   log_event(LogLevel::kInfo, "correlate", "restored",
             {{"incidents", std::to_string(n)},
              {"replay_from", std::to_string(stage.replay_from())},

@@ -177,12 +177,14 @@ Status Store::commit_incidents(std::span<const IncidentCommit* const> commits) {
   for (const IncidentCommit* c : commits) {
     for (const auto& [k, v] : c->events) bytes += k.size() + v.size() + 16;
     for (const auto& [k, v] : c->incidents) bytes += k.size() + v.size() + 16;
+    for (const auto& [k, v] : c->meta) bytes += k.size() + v.size() + 16;
     bytes += 48;
   }
   rocksdb::WriteBatch batch(bytes);
   for (const IncidentCommit* c : commits) {
     for (const auto& [k, v] : c->events) batch.Put(events_, k, v);
     for (const auto& [k, v] : c->incidents) batch.Put(incidents_, k, v);
+    for (const auto& [k, v] : c->meta) batch.Put(meta_, k, v);
     batch.Put(meta_, "corr/covered/" + std::to_string(c->shard), be64(c->covered_seq));
   }
   rocksdb::WriteOptions wo;
@@ -206,6 +208,20 @@ Result<std::vector<uint64_t>> Store::covered_sequences() const {
   }
   if (!it->status().ok()) return storage_error("read covered sequences", it->status());
   return out;
+}
+
+Status Store::for_each_meta(
+    std::string_view prefix,
+    const std::function<bool(std::string_view, std::string_view)>& fn) const {
+  if (meta_ == nullptr) return ok_status();
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), meta_));
+  for (it->Seek(rocksdb::Slice(prefix.data(), prefix.size()));
+       it->Valid() && it->key().starts_with(rocksdb::Slice(prefix.data(), prefix.size()));
+       it->Next()) {
+    if (!fn(it->key().ToStringView(), it->value().ToStringView())) break;
+  }
+  if (!it->status().ok()) return storage_error("read meta", it->status());
+  return ok_status();
 }
 
 Status Store::for_each_incident(const std::function<bool(const Incident&)>& fn) const {

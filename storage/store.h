@@ -76,7 +76,10 @@ class Store {
   Status for_each_incident_event(
       const IncidentId& id,
       const std::function<bool(std::string_view key, std::string_view value)>& fn) const;
-  // Small named values in the meta family.
+  // Small named values in the meta family; for_each_meta() visits the keys with a prefix.
+  Status for_each_meta(
+      std::string_view prefix,
+      const std::function<bool(std::string_view key, std::string_view value)>& fn) const;
   Result<std::string> get_meta(std::string_view key) const;  // kNotFound when absent
   Status put_meta(std::string_view key, std::string_view value);
   // Raw access for tests and repair tools (tamper tests use it to damage records).

@@ -155,6 +155,7 @@ struct IncidentCommit {
   uint64_t covered_seq = 0;  // every alert routed to this shard with seq <= this is reflected
   std::vector<std::pair<std::string, std::string>> events;     // key, sealed value
   std::vector<std::pair<std::string, std::string>> incidents;  // 16-byte id, encoded state
+  std::vector<std::pair<std::string, std::string>> meta;       // checkpoints (meta family)
   int64_t oldest_enqueued_ns = 0;                              // monotonic, for latency
 };
 

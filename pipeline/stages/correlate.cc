@@ -127,9 +127,11 @@ struct CorrelateStage::Shard {
   DedupeTable dedupe;
   std::unordered_map<uint64_t, std::unique_ptr<ActiveIncident>> groups;
   std::vector<ActiveIncident*> touched;
-  uint64_t covered = 0;    // restored: alerts up to here were correlated before (replay skips)
-  uint64_t processed = 0;  // the last alert sequence this run has processed
-  uint64_t persisted = 0;  // every alert up to here is reflected in what was handed on
+  uint64_t covered = 0;      // restored: alerts up to here were correlated before (replay skips)
+  uint64_t dedupe_from = 0;  // restored: the dedupe checkpoint covers alerts up to here
+  int64_t last_dedupe_checkpoint_ns = 0;  // monotonic
+  uint64_t processed = 0;                 // the last alert sequence this run has processed
+  uint64_t persisted = 0;          // every alert up to here is reflected in what was handed on
   int64_t last_full_flush_ns = 0;  // monotonic
   uint32_t index = 0;
   int64_t max_time_ns = std::numeric_limits<int64_t>::min();
@@ -154,8 +156,8 @@ CorrelateStage::CorrelateStage(std::shared_ptr<const CorrelateOptions> options,
 
 CorrelateStage::~CorrelateStage() { drain_and_stop(); }
 
-void CorrelateStage::restore(std::vector<Incident> incidents,
-                             const std::vector<uint64_t>& covered) {
+void CorrelateStage::restore(std::vector<Incident> incidents, const std::vector<uint64_t>& covered,
+                             const std::vector<std::string>& dedupe_checkpoints) {
   // A shard count that changed since the last run: the smallest covered sequence is safe for
   // every shard (replayed alerts at or below an incident's last linked one are skipped).
   uint64_t floor = UINT64_MAX;
@@ -163,6 +165,16 @@ void CorrelateStage::restore(std::vector<Incident> incidents,
   if (covered.empty()) floor = 0;
   for (auto& s : shards_) {
     s->covered = covered.size() == shards_.size() ? covered[s->index] : floor;
+    // A checkpoint fits only the shard that wrote it (same hash range): with another shard
+    // count the table starts empty.
+    s->dedupe_from = s->covered;
+    if (dedupe_checkpoints.size() == shards_.size() && dedupe_checkpoints[s->index].size() >= 8) {
+      const std::string& c = dedupe_checkpoints[s->index];
+      uint64_t seq = 0;
+      for (int i = 0; i < 8; ++i) seq |= uint64_t{static_cast<uint8_t>(c[i])} << (8 * i);
+      if (seq <= s->covered && s->dedupe.load_snapshot(std::string_view(c).substr(8)))
+        s->dedupe_from = seq;
+    }
   }
   for (Incident& in : incidents) {
     if (in.status == IncidentStatus::kClosed) continue;
@@ -183,7 +195,7 @@ void CorrelateStage::restore(std::vector<Incident> incidents,
 
 uint64_t CorrelateStage::replay_from() const {
   uint64_t from = UINT64_MAX;
-  for (auto& s : shards_) from = std::min(from, s->covered + 1);
+  for (auto& s : shards_) from = std::min(from, std::min(s->covered, s->dedupe_from) + 1);
   return from;
 }
 
@@ -273,6 +285,14 @@ void CorrelateStage::start() {
             encode_incident(ai.state));
         ai.dirty = false;
         ai.evented = false;
+      };
+      // The table as of s->persisted, written with the commit that moves covered there.
+      auto checkpoint_dedupe = [&] {
+        std::string v;
+        for (int i = 0; i < 8; ++i)
+          v.push_back(static_cast<char>((s->persisted >> (8 * i)) & 0xFF));
+        s->dedupe.append_snapshot(v);
+        commit->meta.emplace_back("corr/dedupe/" + std::to_string(s->index), std::move(v));
       };
       auto touch = [&](ActiveIncident& ai) {
         if (!ai.touched) {
@@ -381,13 +401,20 @@ void CorrelateStage::start() {
         commit->oldest_enqueued_ns = batch->enqueued_ns;
         for (const CorrelationItem& it : batch->items) {
           if (it.seq <= s->covered) {
+            // Correlated before; the dedupe table has not seen it since its checkpoint.
+            if (it.seq > s->dedupe_from)
+              s->dedupe.observe(in_group(it.fingerprint, it.group), it.time_ns, it.seq);
+            s->max_time_ns = std::max(s->max_time_ns, it.time_ns);
             ++s->n_replayed;
             continue;
           }
           s->max_time_ns = std::max(s->max_time_ns, it.time_ns);
           auto& slot = s->groups[it.group];
           if (slot && it.seq <= slot->state.last_alert_seq) {
-            ++s->n_replayed;  // linked before a crash; the replay must not link it twice
+            // Counted before a crash: the replay must not count it twice.
+            if (it.seq > s->dedupe_from)
+              s->dedupe.observe(in_group(it.fingerprint, it.group), it.time_ns, it.seq);
+            ++s->n_replayed;
             continue;
           }
           const DedupeResult d =
@@ -445,6 +472,10 @@ void CorrelateStage::start() {
             if (ai->dirty) write_state(*ai);
           }
           s->persisted = s->processed;
+          if (now_ns - s->last_dedupe_checkpoint_ns >= o.dedupe_checkpoint_ns) {
+            s->last_dedupe_checkpoint_ns = now_ns;
+            checkpoint_dedupe();
+          }
         }
         commit->covered_seq = std::max(s->persisted, s->covered);
 
@@ -498,6 +529,7 @@ void CorrelateStage::start() {
       }
       s->persisted = std::max(s->processed, s->covered);
       commit->covered_seq = s->persisted;
+      checkpoint_dedupe();
       metrics_.incident_events->Increment(static_cast<double>(s->n_events));
       while (!out_.try_push(commit)) std::this_thread::sleep_for(std::chrono::microseconds(200));
     });

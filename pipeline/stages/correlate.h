@@ -31,9 +31,10 @@
 // restore() reloads the open incidents and the covered sequences, and the daemon replays the alert
 // log from replay_from(): alerts a shard already covered are skipped, as are alerts at or below an
 // incident's last linked sequence, and ids are derived from sequences, so a replay never opens a
-// second incident for the same alerts. Dedupe state is not checkpointed yet: after a crash, repeats
-// of alerts seen before it count as new distinct alerts of the same incident once (never as a new
-// incident).
+// second incident for the same alerts. The dedupe table is checkpointed every
+// dedupe_checkpoint_ns (and at shutdown) with the sequence it covers; the replay starts early
+// enough to feed the alerts after it to the table alone, so after a crash repeats are
+// recognised as they would have been.
 #pragma once
 
 #include "pipeline/core/correlation.h"
@@ -63,6 +64,7 @@ struct CorrelateOptions {
   int64_t allowed_lateness_ns = 300LL * 1'000'000'000;  // `correlate.allowed_lateness`
   int64_t max_future_ns = 300LL * 1'000'000'000;        // event times capped at arrival+this
   int64_t duplicate_summary_ns = 60LL * 1'000'000'000;  // `correlate.duplicate_summary`
+  int64_t dedupe_checkpoint_ns = 60LL * 1'000'000'000;  // `dedupe.checkpoint_interval`
   size_t shard_queue_capacity = 256;
 
   // host.name (falling back to the syslog hostname), rule.id, rule.name.
@@ -89,9 +91,11 @@ class CorrelateStage {
                  PipelineMetrics& metrics);
   ~CorrelateStage();
 
-  // Before start(): the incidents that are not closed, and each shard's covered sequence
-  // (Store::covered_sequences()).
-  void restore(std::vector<Incident> incidents, const std::vector<uint64_t>& covered);
+  // Before start(): the incidents that are not closed, each shard's covered sequence
+  // (Store::covered_sequences()) and its last dedupe checkpoint (meta `corr/dedupe/<shard>`:
+  // u64 sequence covered, then DedupeTable::append_snapshot(); index = shard, may be empty).
+  void restore(std::vector<Incident> incidents, const std::vector<uint64_t>& covered,
+               const std::vector<std::string>& dedupe_checkpoints = {});
   // The first alert sequence some shard has not covered: replay the log from here.
   uint64_t replay_from() const;
 

@@ -311,6 +311,65 @@ DedupeResult DedupeTable::observe(const Fingerprint& fp, int64_t event_time_ns, 
   return DedupeResult{false, 1, seq, t, t};
 }
 
+namespace {
+constexpr uint32_t kSnapshotVersion = 1;
+constexpr size_t kSnapshotEntry = 44;
+template <typename T>
+void put_raw(std::string& out, T v) {
+  char b[sizeof(T)];
+  std::memcpy(b, &v, sizeof(T));
+  out.append(b, sizeof(T));
+}
+template <typename T>
+T get_raw(const char* p) {
+  T v;
+  std::memcpy(&v, p, sizeof(T));
+  return v;
+}
+}  // namespace
+
+void DedupeTable::append_snapshot(std::string& out) const {
+  out.reserve(out.size() + 4 + size_t{size_} * kSnapshotEntry);
+  put_raw<uint32_t>(out, kSnapshotVersion);
+  for (uint32_t i = 0; i < used_; ++i) {
+    const Entry& x = entry(i);
+    if (x.count == 0) continue;
+    put_raw<uint64_t>(out, x.fp.lo);
+    put_raw<uint64_t>(out, x.fp.hi);
+    put_raw<uint64_t>(out, x.first_seq);
+    put_raw<int64_t>(out, x.first_seen_ns);
+    put_raw<int64_t>(out, x.last_seen_ns);
+    put_raw<uint32_t>(out, x.count);
+  }
+}
+
+bool DedupeTable::load_snapshot(std::string_view in) {
+  if (in.size() < 4 || get_raw<uint32_t>(in.data()) != kSnapshotVersion ||
+      (in.size() - 4) % kSnapshotEntry != 0)
+    return false;
+  const DedupeStats saved = stats_;
+  for (size_t off = 4; off < in.size(); off += kSnapshotEntry) {
+    const char* p = in.data() + off;
+    const Fingerprint fp{get_raw<uint64_t>(p), get_raw<uint64_t>(p + 8)};
+    const uint64_t first_seq = get_raw<uint64_t>(p + 16);
+    const int64_t first_seen = clamp_time(get_raw<int64_t>(p + 24));
+    const int64_t last_seen = clamp_time(get_raw<int64_t>(p + 32));
+    const uint32_t count = get_raw<uint32_t>(p + 40);
+    if (count == 0 || first_seen > last_seen) continue;
+    // Inserted as an episode at last_seen (filed for expiry from there), then widened.
+    observe(fp, last_seen, first_seq);
+    const Probe pr = probe(fp, tag_of(fp));
+    if (!pr.found) continue;  // evicted for capacity at once: the table is smaller than before
+    Entry& x = entry(index_[pr.pos].entry - 1);
+    x.first_seq = first_seq;
+    x.first_seen_ns = first_seen;
+    x.last_seen_ns = last_seen;
+    x.count = count;
+  }
+  stats_ = saved;  // loading is not observing
+  return true;
+}
+
 size_t DedupeTable::evict_expired(int64_t now_ns, size_t max_work) {
   const int64_t now = clamp_time(now_ns);
   const int64_t now_tick = tick_of(now);

@@ -52,6 +52,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <string>
+#include <string_view>
 #include <utility>
 
 namespace klaxon {
@@ -135,6 +137,12 @@ class DedupeTable {
 
   // The entry for fp, if tracked (duplicate = count > 1). No side effects.
   std::optional<DedupeResult> find(const Fingerprint& fp) const;
+
+  // Checkpoints: appends every live entry (44 bytes each, little-endian: fp lo, hi, first_seq,
+  // first_seen, last_seen, u32 count) after a u32 version; load_snapshot() puts them into a
+  // table (normally empty) as if observed. False on a malformed snapshot (nothing loaded).
+  void append_snapshot(std::string& out) const;
+  bool load_snapshot(std::string_view in);
 
   size_t size() const { return size_; }
   size_t index_slots() const { return cap_; }
