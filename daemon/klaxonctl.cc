@@ -3,19 +3,34 @@
 //   klaxonctl parse [--timezone +00:00] [--no-json-body]   stdin lines -> alert JSON lines
 //   klaxonctl alerts --data-dir DIR [--from SEQ] [--limit N]
 //   klaxonctl dead-letters --data-dir DIR [--limit N]
+//   klaxonctl incidents list --data-dir DIR [--status S] [--limit N]   incident JSON lines
+//   klaxonctl incidents show ID --data-dir DIR      the incident, then one line per event
+//   klaxonctl keygen --out PREFIX                    Ed25519 pair: PREFIX.key (0600), PREFIX.pub
+//   klaxonctl checkpoint --data-dir DIR --key FILE --out FILE    sign every chain head
+//   klaxonctl verify --data-dir DIR [--checkpoint FILE --public-key FILE] [--json]
+//   klaxonctl export ID --data-dir DIR [--checkpoint FILE --public-key FILE] [--out FILE]
 //
 // Reading a data directory opens RocksDB read-only, so it works while klaxond runs (it sees
-// what was durable when it opened).
+// what was durable when it opened). Tamper evidence (keygen, checkpoint, verify, export) is
+// storage/audit.h; the formats are in storage/README.md "Tamper evidence".
+//
+// Exit status of verify: 0 when everything verifies, 1 on any broken link or checkpoint
+// problem, 2 on usage or I/O errors (unreadable store, key or checkpoint file). checkpoint
+// and export follow the same rule: 1 means the evidence does not hold.
 #include "pipeline/core/alert_json.h"
 #include "pipeline/core/alert_record.h"
 #include "pipeline/core/batch.h"
 #include "pipeline/core/clock.h"
 #include "pipeline/core/json_writer.h"
 #include "pipeline/stages/parse.h"
+#include "pipeline/stages/syslog_parse.h"
+#include "storage/audit.h"
 #include "storage/store.h"
 
 #include <cstring>
+#include <fstream>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,7 +45,15 @@ int usage(int code) {
       << "usage: klaxonctl parse [--timezone +HH:MM] [--no-json-body]\n"
          "       klaxonctl alerts --data-dir DIR [--from SEQ] [--limit N]\n"
          "       klaxonctl dead-letters --data-dir DIR [--limit N]\n"
-         "       klaxonctl version\n";
+         "       klaxonctl incidents list --data-dir DIR [--status S] [--limit N]\n"
+         "       klaxonctl incidents show ID --data-dir DIR\n"
+         "       klaxonctl keygen --out PREFIX\n"
+         "       klaxonctl checkpoint --data-dir DIR --key FILE --out FILE\n"
+         "       klaxonctl verify --data-dir DIR [--checkpoint FILE --public-key FILE] [--json]\n"
+         "       klaxonctl export ID --data-dir DIR [--checkpoint FILE --public-key FILE]\n"
+         "                 [--out FILE]\n"
+         "       klaxonctl version\n"
+         "verify exits 0 when everything verifies, 1 on any break, 2 on usage or I/O errors.\n";
   return code;
 }
 
@@ -41,6 +64,9 @@ struct Args {
   int32_t tz = 0;
   bool json_body = true;
   bool ok = true;
+  std::string out, key, checkpoint, public_key, status;
+  bool json = false;
+  std::vector<std::string> positional;  // subcommand words and ids
 };
 
 Args parse_args(int argc, char** argv, int start) {
@@ -64,6 +90,20 @@ Args parse_args(int argc, char** argv, int start) {
         a.limit = std::stoull(next());
       else if (k == "--no-json-body")
         a.json_body = false;
+      else if (k == "--out")
+        a.out = next();
+      else if (k == "--key")
+        a.key = next();
+      else if (k == "--checkpoint")
+        a.checkpoint = next();
+      else if (k == "--public-key")
+        a.public_key = next();
+      else if (k == "--status")
+        a.status = next();
+      else if (k == "--json")
+        a.json = true;
+      else if (!k.empty() && k[0] != '-')
+        a.positional.push_back(k);
       else if (k == "--timezone") {
         const std::string z = next();
         if (z.size() == 6 && (z[0] == '+' || z[0] == '-') && z[3] == ':') {
@@ -188,6 +228,345 @@ int cmd_dead_letters(const Args& a) {
   return 0;
 }
 
+// ---- incidents and tamper evidence (storage/audit.h) ----------------------------------------
+
+// Like open_store, but a store that cannot be opened is an I/O error (exit 2): these commands
+// keep exit 1 for "the evidence does not hold".
+int open_store_or_2(const Args& a, std::unique_ptr<klaxon::Store>& store) {
+  const int rc = open_store(a, store);
+  return rc == 0 ? 0 : 2;
+}
+
+void print_error(const klaxon::Error& e) { std::cerr << "klaxonctl: " << e.to_string() << "\n"; }
+
+std::optional<klaxon::IncidentId> parse_id(const std::string& text) {
+  auto id = klaxon::IncidentId::parse(text);
+  if (!id) {
+    print_error(id.error());
+    return std::nullopt;
+  }
+  return *id;
+}
+
+int cmd_incidents_list(const Args& a) {
+  klaxon::IncidentStatus status{};
+  if (!a.status.empty() && !klaxon::parse_incident_status(a.status, &status)) {
+    std::cerr << "klaxonctl: --status expects open, acknowledged, resolved or closed, got "
+              << a.status << "\n";
+    return 2;
+  }
+  std::unique_ptr<klaxon::Store> store;
+  if (int rc = open_store_or_2(a, store)) return rc;
+  uint64_t n = 0;
+  auto st = store->for_each_incident([&](const klaxon::Incident& in) {
+    if (!a.status.empty() && in.status != status) return true;
+    if (n++ >= a.limit) return false;
+    std::cout << klaxon::incident_json(in) << "\n";
+    return true;
+  });
+  if (!st) {
+    print_error(st.error());
+    return 1;
+  }
+  return 0;
+}
+
+// The incident as one JSON line, then each event as one JSON line (hashes included).
+int cmd_incidents_show(const Args& a, const std::string& id_text) {
+  const auto id = parse_id(id_text);
+  if (!id) return 2;
+  std::unique_ptr<klaxon::Store> store;
+  if (int rc = open_store_or_2(a, store)) return rc;
+  auto in = store->get_incident(*id);
+  if (in) {
+    std::cout << klaxon::incident_json(*in) << "\n";
+  } else if (in.error().code != klaxon::ErrorCode::kNotFound) {
+    print_error(in.error());
+  }
+  uint64_t events = 0;
+  bool damaged = !in && in.error().code != klaxon::ErrorCode::kNotFound;
+  auto st = store->for_each_incident_event(*id, [&](std::string_view, std::string_view value) {
+    ++events;
+    auto e = klaxon::decode_incident_event(*id, value);
+    if (e) {
+      std::cout << klaxon::incident_event_json(*e) << "\n";
+    } else {
+      damaged = true;
+      std::string line;
+      klaxon::JsonObjectWriter w(line);
+      w.str("incident", id->to_string());
+      w.str("error", e.error().message);
+      w.close();
+      std::cout << line << "\n";
+    }
+    return true;
+  });
+  if (!st) {
+    print_error(st.error());
+    return 2;
+  }
+  if (!in && events == 0) {
+    std::cerr << "klaxonctl: no incident " << id->to_string() << "\n";
+    return 1;
+  }
+  return damaged ? 1 : 0;
+}
+
+int cmd_incidents(const Args& a) {
+  const std::string sub = a.positional.empty() ? "" : a.positional[0];
+  if (sub == "list" && a.positional.size() == 1) return cmd_incidents_list(a);
+  if (sub == "show" && a.positional.size() == 2) return cmd_incidents_show(a, a.positional[1]);
+  std::cerr << "klaxonctl: incidents expects 'list' or 'show ID'\n";
+  return usage(2);
+}
+
+int cmd_keygen(const Args& a) {
+  if (a.out.empty()) {
+    std::cerr << "klaxonctl: keygen needs --out PREFIX\n";
+    return 2;
+  }
+  if (auto st = klaxon::generate_key_files(a.out); !st) {
+    print_error(st.error());
+    return 2;
+  }
+  std::cout << "wrote " << a.out << ".key (private, mode 0600) and " << a.out
+            << ".pub (public); keep both outside the data directory\n";
+  return 0;
+}
+
+int cmd_checkpoint(const Args& a) {
+  if (a.data_dir.empty() || a.key.empty() || a.out.empty()) {
+    std::cerr << "klaxonctl: checkpoint needs --data-dir, --key and --out\n";
+    return 2;
+  }
+  if (klaxon::path_is_within(a.data_dir, a.key)) {
+    std::cerr << "klaxonctl: the signing key " << a.key << " is inside the data directory "
+              << a.data_dir << "; keep it elsewhere\n";
+    return 2;
+  }
+  auto key = klaxon::Ed25519Key::load_private(a.key);
+  if (!key) {
+    print_error(key.error());
+    return 2;
+  }
+  std::unique_ptr<klaxon::Store> store;
+  if (int rc = open_store_or_2(a, store)) return rc;
+  klaxon::CheckpointOptions options;
+  options.data_dir = a.data_dir;
+  auto info = klaxon::write_checkpoint(*store, *key, a.out, options);
+  if (!info) {
+    print_error(info.error());
+    // kStorage: the store contradicts the previous checkpoint (or cannot be read).
+    return info.error().code == klaxon::ErrorCode::kStorage ? 1 : 2;
+  }
+  std::cout << "checkpoint " << info->seq << " written to " << a.out << ": " << info->incidents
+            << " incidents, " << info->events << " events, alert log up to " << info->alert_next_seq
+            << " (exclusive), hash " << klaxon::hash_hex(info->hash) << "\n";
+  return 0;
+}
+
+// Loads --checkpoint and --public-key when given. Returns 0, or the exit code. A checkpoint
+// file that exists but does not parse is evidence of tampering, not an I/O error: it goes
+// into *bad_checkpoint and verification goes on without it.
+int load_checkpoint_args(const Args& a, std::optional<klaxon::Checkpoint>& checkpoint,
+                         std::optional<klaxon::Ed25519Key>& key, std::string* bad_checkpoint) {
+  if (a.checkpoint.empty() != a.public_key.empty()) {
+    std::cerr << "klaxonctl: --checkpoint and --public-key go together (the checkpoint's own "
+                 "key is never trusted)\n";
+    return 2;
+  }
+  if (a.checkpoint.empty()) return 0;
+  // Trust anchored in the data directory is no trust: whoever rewrites the data could
+  // replace these too.
+  for (const std::string* f : {&a.checkpoint, &a.public_key}) {
+    if (!a.data_dir.empty() && klaxon::path_is_within(a.data_dir, *f)) {
+      std::cerr << "klaxonctl: " << *f << " is inside the data directory " << a.data_dir
+                << "; use a copy kept elsewhere\n";
+      return 2;
+    }
+  }
+  auto k = klaxon::Ed25519Key::load_public(a.public_key);
+  if (!k) {
+    print_error(k.error());
+    return 2;
+  }
+  key.emplace(std::move(*k));
+  auto c = klaxon::read_checkpoint_file(a.checkpoint);
+  if (!c) {
+    if (c.error().code == klaxon::ErrorCode::kIo) {
+      print_error(c.error());
+      return 2;
+    }
+    *bad_checkpoint = c.error().message;
+    return 0;
+  }
+  checkpoint.emplace(std::move(*c));
+  return 0;
+}
+
+constexpr const char* kNoCheckpointWarning =
+    "no checkpoint given: each chain is recomputed, but a cut tail, a deleted incident or a "
+    "chain recomputed without the key cannot be detected (pass --checkpoint and --public-key)";
+
+int cmd_verify(const Args& a) {
+  if (a.data_dir.empty()) {
+    std::cerr << "klaxonctl: verify needs --data-dir\n";
+    return 2;
+  }
+  std::optional<klaxon::Checkpoint> checkpoint;
+  std::optional<klaxon::Ed25519Key> key;
+  std::string bad_checkpoint;
+  if (int rc = load_checkpoint_args(a, checkpoint, key, &bad_checkpoint)) return rc;
+  std::unique_ptr<klaxon::Store> store;
+  if (int rc = open_store_or_2(a, store)) return rc;
+  klaxon::VerifyOptions options;
+  if (checkpoint) {
+    options.checkpoint = &*checkpoint;
+    options.trusted_key = &*key;
+  }
+  auto report = klaxon::verify_store(*store, options);
+  if (!report) {
+    print_error(report.error());
+    return 2;
+  }
+  if (!bad_checkpoint.empty()) {
+    report->checkpoint_given = true;
+    report->problems.insert(report->problems.begin(), bad_checkpoint);
+  }
+  const bool given = !a.checkpoint.empty();
+
+  if (a.json) {
+    std::string out;
+    klaxon::JsonObjectWriter w(out);
+    w.raw("ok", report->ok() ? "true" : "false");
+    w.num("incidents", static_cast<int64_t>(report->incidents));
+    w.num("events", static_cast<int64_t>(report->events));
+    if (given) {
+      w.key("checkpoint");
+      klaxon::JsonObjectWriter c(out);
+      c.str("file", a.checkpoint);
+      if (checkpoint) {
+        c.num("seq", static_cast<int64_t>(checkpoint->seq));
+        c.key("time");
+        out.push_back('"');
+        klaxon::append_rfc3339(checkpoint->time_ns, out);
+        out.push_back('"');
+        c.num("incidents", static_cast<int64_t>(checkpoint->incidents.size()));
+        c.num("alert_next_seq", static_cast<int64_t>(checkpoint->alert_next_seq));
+      }
+      c.raw("valid", report->checkpoint_valid ? "true" : "false");
+      c.close();
+    } else {
+      w.raw("checkpoint", "null");
+      w.str("warning", kNoCheckpointWarning);
+    }
+    w.key("breaks");
+    out.push_back('[');
+    for (size_t i = 0; i < report->breaks.size(); ++i) {
+      if (i) out.push_back(',');
+      const klaxon::ChainBreak& b = report->breaks[i];
+      klaxon::JsonObjectWriter o(out);
+      o.str("incident", b.incident.to_string());
+      o.num("seq", static_cast<int64_t>(b.seq));
+      o.str("what", b.what);
+      o.close();
+    }
+    out.push_back(']');
+    w.key("problems");
+    out.push_back('[');
+    for (size_t i = 0; i < report->problems.size(); ++i) {
+      if (i) out.push_back(',');
+      klaxon::append_json_string(out, report->problems[i]);
+    }
+    out.push_back(']');
+    w.num("total", static_cast<int64_t>(report->total()));
+    w.close();
+    std::cout << out << "\n";
+  } else {
+    std::cout << "checked " << report->incidents << " incidents, " << report->events
+              << " events in " << a.data_dir << "\n";
+    if (!given) {
+      std::cout << "warning: " << kNoCheckpointWarning << "\n";
+    } else if (checkpoint) {
+      std::string time;
+      klaxon::append_rfc3339(checkpoint->time_ns, time);
+      std::cout << "checkpoint " << checkpoint->seq << " of " << time << " ("
+                << checkpoint->incidents.size() << " incidents, alert log below "
+                << checkpoint->alert_next_seq << "): "
+                << (report->checkpoint_valid ? "signature verified with " : "NOT verified with ")
+                << a.public_key << "\n";
+    }
+    for (const klaxon::ChainBreak& b : report->breaks) {
+      std::cout << "BROKEN incident " << b.incident.to_string() << " seq " << b.seq << ": "
+                << b.what << "\n";
+    }
+    for (const std::string& p : report->problems) std::cout << "PROBLEM " << p << "\n";
+    if (report->ok()) {
+      std::cout << "OK: every chain verifies\n";
+    } else {
+      std::cout << "FAILED: " << report->breaks.size() << " broken incident(s), "
+                << report->problems.size() << " other problem(s)\n";
+    }
+  }
+  return report->ok() ? 0 : 1;
+}
+
+// The evidence bundle of one incident. Written even when its chain does not verify (that is
+// evidence too), but then the exit status is 1.
+int cmd_export(const Args& a) {
+  if (a.positional.size() != 1) {
+    std::cerr << "klaxonctl: export expects one incident ID\n";
+    return usage(2);
+  }
+  const auto id = parse_id(a.positional[0]);
+  if (!id) return 2;
+  std::optional<klaxon::Checkpoint> checkpoint;
+  std::optional<klaxon::Ed25519Key> key;
+  std::string bad_checkpoint;
+  if (int rc = load_checkpoint_args(a, checkpoint, key, &bad_checkpoint)) return rc;
+  std::unique_ptr<klaxon::Store> store;
+  if (int rc = open_store_or_2(a, store)) return rc;
+  klaxon::ExportOptions options;
+  if (checkpoint) {
+    options.checkpoint = &*checkpoint;
+    options.trusted_key = &*key;
+  }
+  auto bundle = klaxon::export_incident_evidence(*store, *id, options);
+  if (!bundle) {
+    print_error(bundle.error());
+    return bundle.error().code == klaxon::ErrorCode::kNotFound ? 1 : 2;
+  }
+  if (a.out.empty()) {
+    std::cout << bundle->json << "\n";
+  } else {
+    std::ofstream f(a.out, std::ios::binary | std::ios::trunc);
+    f << bundle->json << "\n";
+    f.close();
+    if (!f) {
+      std::cerr << "klaxonctl: cannot write " << a.out << "\n";
+      return 2;
+    }
+  }
+  int rc = 0;
+  if (!bundle->chain_intact) {
+    std::cerr << "klaxonctl: the chain of " << id->to_string()
+              << " does not verify; see chain.first_break\n";
+    rc = 1;
+  }
+  if (!bad_checkpoint.empty()) {
+    std::cerr << "klaxonctl: " << bad_checkpoint << "\n";
+    rc = 1;
+  } else if (checkpoint && !bundle->checkpoint_verified) {
+    std::cerr << "klaxonctl: the checkpoint does not verify under " << a.public_key << "\n";
+    rc = 1;
+  }
+  if (bundle->alerts_missing > 0) {
+    std::cerr << "klaxonctl: " << bundle->alerts_missing
+              << " linked alert(s) are not in the alert log; see alerts_missing\n";
+  }
+  return rc;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -201,6 +580,15 @@ int main(int argc, char** argv) {
   }
   const Args a = parse_args(argc, argv, 2);
   if (!a.ok) return usage(2);
+  if (cmd == "incidents") return cmd_incidents(a);
+  if (cmd == "export") return cmd_export(a);
+  if (!a.positional.empty()) {
+    std::cerr << "klaxonctl: unexpected argument " << a.positional[0] << "\n";
+    return usage(2);
+  }
+  if (cmd == "keygen") return cmd_keygen(a);
+  if (cmd == "checkpoint") return cmd_checkpoint(a);
+  if (cmd == "verify") return cmd_verify(a);
   if (cmd == "parse") return cmd_parse(a);
   if (cmd == "alerts") return cmd_alerts(a);
   if (cmd == "dead-letters") return cmd_dead_letters(a);
