@@ -1,5 +1,7 @@
 #include "daemon/config.h"
 
+#include "storage/audit.h"
+
 #include <yaml-cpp/yaml.h>
 
 #include <cctype>
@@ -49,6 +51,12 @@ correlate:
   group_window: 1h
   allowed_lateness: 5m
   duplicate_summary: 1m
+audit:
+  # outside data_dir: whoever can rewrite the data must not be able to re-sign it
+  signing_key: audit/klaxon.key
+  checkpoint_file: audit/checkpoint.json
+  checkpoint_interval: 1m
+  generate_key: true
 pipeline:
   queue_capacity: 64
   block_max_alerts: 4096
@@ -395,8 +403,8 @@ Result<Config> parse_config(const std::string& text, const std::string& name) {
   cfg.source_name = name;
   if (root.IsNull()) return c.err("(top level)", "the file is empty; expected a map");
   KLAXON_TRY(check_keys(c, root, "",
-                        {"data_dir", "http", "sources", "parse", "dedupe", "correlate", "pipeline",
-                         "storage", "log"}));
+                        {"data_dir", "http", "sources", "parse", "dedupe", "correlate", "audit",
+                         "pipeline", "storage", "log"}));
   if (root["data_dir"]) {
     cfg.data_dir = scalar_text(root["data_dir"]);
     if (!root["data_dir"].IsScalar() || cfg.data_dir.empty())
@@ -493,6 +501,35 @@ Result<Config> parse_config(const std::string& text, const std::string& name) {
     KLAXON_TRY(ns("allowed_lateness", &cfg.correlate.allowed_lateness_ns));
     KLAXON_TRY(ns("duplicate_summary", &cfg.correlate.duplicate_summary_ns));
   }
+  if (const auto a = root["audit"]) {
+    KLAXON_TRY(check_keys(
+        c, a, "audit", {"signing_key", "checkpoint_file", "checkpoint_interval", "generate_key"}));
+    if (a["generate_key"])
+      CFG_TRY_ASSIGN(cfg.audit.generate_key, get_bool(c, a["generate_key"], "audit.generate_key"));
+    if (a["signing_key"]) {
+      cfg.audit.signing_key = scalar_text(a["signing_key"]);
+      if (!a["signing_key"].IsScalar() || cfg.audit.signing_key.empty())
+        return c.err("audit.signing_key", "expected the path of an Ed25519 private key (PEM)");
+      if (cfg.audit.generate_key) {
+        if (!cfg.audit.signing_key.ends_with(".key"))
+          return c.err("audit.signing_key",
+                       "with generate_key the file name must end in .key (the public key goes "
+                       "beside it as .pub)");
+      } else {
+        CFG_TRY_ASSIGN(cfg.audit.signing_key, get_file(c, a["signing_key"], "audit.signing_key"));
+      }
+    }
+    if (a["checkpoint_file"]) {
+      cfg.audit.checkpoint_file = scalar_text(a["checkpoint_file"]);
+      if (!a["checkpoint_file"].IsScalar() || cfg.audit.checkpoint_file.empty())
+        return c.err("audit.checkpoint_file", "expected a file path");
+    }
+    if (a["checkpoint_interval"])
+      CFG_TRY_ASSIGN(cfg.audit.interval,
+                     get_duration(c, a["checkpoint_interval"], "audit.checkpoint_interval"));
+    if (!cfg.audit.signing_key.empty() && cfg.audit.checkpoint_file.empty())
+      return c.err("audit.checkpoint_file", "a signing_key needs a checkpoint_file");
+  }
   if (const auto p = root["pipeline"]) {
     KLAXON_TRY(check_keys(c, p, "pipeline", {"queue_capacity", "block_max_alerts", "zstd_level"}));
     if (p["queue_capacity"])
@@ -540,6 +577,11 @@ Result<Config> parse_config(const std::string& text, const std::string& name) {
     }
   }
   for (auto& t : cfg.tcp) t.tls_options.self_signed_dir = cfg.data_dir + "/tls";
+  // Whoever can rewrite the data must not be able to re-sign it.
+  if (!cfg.audit.signing_key.empty() && path_is_within(cfg.data_dir, cfg.audit.signing_key))
+    return c.err("audit.signing_key", "must lie outside data_dir (" + cfg.data_dir + ")");
+  if (!cfg.audit.checkpoint_file.empty() && path_is_within(cfg.data_dir, cfg.audit.checkpoint_file))
+    return c.err("audit.checkpoint_file", "must lie outside data_dir (" + cfg.data_dir + ")");
   // Two listeners of one transport on one address:port cannot both bind.
   std::set<std::pair<std::string, uint16_t>> seen_tcp, seen_udp;
   for (const auto& t : cfg.tcp) {

@@ -29,6 +29,14 @@ struct Config {
   std::vector<KafkaOptions> kafka;
   ParseStageOptions parse;
   CorrelateOptions correlate;  // `correlate:` and `dedupe:`
+  // `audit:`: signed checkpoints of the incident chain heads (storage/audit.h). Both paths
+  // lie outside data_dir; an empty signing_key turns checkpoints off.
+  struct Audit {
+    std::string signing_key;      // Ed25519 private key, PEM
+    std::string checkpoint_file;  // where the latest signed checkpoint is kept
+    std::chrono::milliseconds interval{60'000};
+    bool generate_key = false;  // create the key pair (signing_key, .pub beside it) when missing
+  } audit;
   size_t queue_capacity = 64;  // batches, per queue
   bool sync = true;            // fsync every group commit
   LogLevel log_level = LogLevel::kInfo;

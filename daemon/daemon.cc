@@ -10,6 +10,7 @@
 #include "pipeline/sources/syslog_udp.h"
 #include "pipeline/stages/correlate.h"
 #include "pipeline/stages/parse.h"
+#include "storage/audit.h"
 #include "storage/incident_writer.h"
 #include "storage/store.h"
 #include "storage/writer.h"
@@ -19,7 +20,10 @@
 #include <systemd/sd-daemon.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <filesystem>
+#include <mutex>
+#include <thread>
 
 #ifndef KLAXON_VERSION
 #define KLAXON_VERSION "0.0.0"
@@ -105,6 +109,105 @@ Status replay_alert_log(Store& store, CorrelateStage& stage,
   return ok_status();
 }
 
+// Signs the incident chain heads into the checkpoint file every audit.interval on its own
+// thread, and once more at stop() (after the incident writer has drained).
+class Checkpointer {
+ public:
+  Checkpointer(Store& store, Ed25519Key key, const Config& config, prometheus::Registry& registry)
+      : store_(store),
+        key_(std::move(key)),
+        path_(config.audit.checkpoint_file),
+        data_dir_(config.data_dir),
+        interval_(config.audit.interval) {
+    auto& written = prometheus::BuildCounter()
+                        .Name("klaxon_audit_checkpoints_total")
+                        .Help("Signed checkpoints of the incident chain heads, by result")
+                        .Register(registry);
+    ok_ = &written.Add({{"result", "ok"}});
+    failed_ = &written.Add({{"result", "error"}});
+    last_ = &prometheus::BuildGauge()
+                 .Name("klaxon_audit_last_checkpoint_timestamp_seconds")
+                 .Help("When the last signed checkpoint was written")
+                 .Register(registry)
+                 .Add({});
+  }
+  ~Checkpointer() { stop(); }
+
+  void start() {
+    write();
+    thread_ = std::thread([this] {
+      std::unique_lock<std::mutex> lock(mu_);
+      while (!cv_.wait_for(lock, interval_, [this] { return stopping_; })) {
+        lock.unlock();
+        write();
+        lock.lock();
+      }
+    });
+  }
+  void stop() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stopping_) return;
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+    write();
+  }
+
+ private:
+  void write() {
+    CheckpointOptions o;
+    o.data_dir = data_dir_;
+    auto r = write_checkpoint(store_, key_, path_, o);
+    if (!r) {
+      // Never overwritten: a store that contradicts the last checkpoint keeps the proof.
+      failed_->Increment();
+      log_event(LogLevel::kError, "audit", "checkpoint not written",
+                {{"file", path_}, {"error", r.error().to_string()}});
+      return;
+    }
+    ok_->Increment();
+    last_->Set(static_cast<double>(wall_ns()) * 1e-9);
+    log_event(LogLevel::kDebug, "audit", "checkpoint written",
+              {{"file", path_},
+               {"seq", std::to_string(r->seq)},
+               {"incidents", std::to_string(r->incidents)},
+               {"hash", hash_hex(r->hash)}});
+  }
+
+  Store& store_;
+  Ed25519Key key_;
+  std::string path_, data_dir_;
+  std::chrono::milliseconds interval_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  std::thread thread_;
+  prometheus::Counter* ok_;
+  prometheus::Counter* failed_;
+  prometheus::Gauge* last_;
+};
+
+// The signing key, generated on first start when the configuration asks for it.
+Result<Ed25519Key> audit_key(const Config& config) {
+  const std::string& path = config.audit.signing_key;
+  std::error_code ec;
+  if (config.audit.generate_key && !std::filesystem::exists(path, ec)) {
+    const std::filesystem::path dir = std::filesystem::path(path).parent_path();
+    if (!dir.empty()) {
+      std::filesystem::create_directories(dir, ec);
+      if (ec) return make_error(ErrorCode::kIo, dir.string() + ": " + ec.message());
+    }
+    KLAXON_TRY(generate_key_files(path.substr(0, path.size() - 4)));
+    log_event(LogLevel::kWarn, "audit",
+              "generated an Ed25519 signing key for incident checkpoints; keep a copy of the "
+              "public key away from this machine",
+              {{"private_key", path}, {"public_key", path.substr(0, path.size() - 4) + ".pub"}});
+  }
+  return Ed25519Key::load_private(path);
+}
+
 }  // namespace
 
 int run_daemon(Config config, const std::string& config_path) {
@@ -132,6 +235,20 @@ int run_daemon(Config config, const std::string& config_path) {
 
   auto registry = std::make_shared<prometheus::Registry>();
   PipelineMetrics metrics(*registry);
+  std::unique_ptr<Checkpointer> checkpointer;
+  if (!config.audit.signing_key.empty()) {
+    auto key = audit_key(config);
+    if (!key) {
+      log_event(LogLevel::kError, "audit", "cannot load the signing key",
+                {{"error", key.error().to_string()}});
+      return 1;
+    }
+    checkpointer = std::make_unique<Checkpointer>(*store, std::move(*key), config, *registry);
+  } else {
+    log_event(LogLevel::kWarn, "audit",
+              "audit.signing_key is not set: incident chains are not signed, so a rewritten "
+              "or truncated history cannot be detected");
+  }
   auto& build_info = prometheus::BuildGauge()
                          .Name("klaxon_build_info")
                          .Help("klaxond version")
@@ -325,6 +442,7 @@ int run_daemon(Config config, const std::string& config_path) {
   };
   wait_signal();
 
+  if (checkpointer) checkpointer->start();
   sd_notify(0, "READY=1");
   log_event(LogLevel::kInfo, "daemon", "ready",
             {{"version", KLAXON_VERSION}, {"config", config.source_name}});
@@ -336,6 +454,7 @@ int run_daemon(Config config, const std::string& config_path) {
   for (auto& k : kafka) k->finish();
   if (correlate) correlate->drain_and_stop();
   incident_writer.drain_and_stop();
+  if (checkpointer) checkpointer->stop();  // signs the final heads
   log_event(LogLevel::kInfo, "daemon", "stopped cleanly",
             {{"next_sequence", std::to_string(store->next_sequence())}});
   return 0;

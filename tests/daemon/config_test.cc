@@ -74,6 +74,18 @@ TEST(Config, ErrorsNameTheFileTheKeyAndWhatWasExpected) {
       {"dedupe:\n  key: [rule.id, rule.id]\n",
        "dedupe.key: fingerprint field 'rule.id' is listed twice"},
       {"dedupe:\n  max_entries: 5\n", "dedupe.max_entries: expected"},
+      {"data_dir: /tmp/d\naudit:\n  signing_key: /tmp/d/k.key\n  checkpoint_file: /tmp/c\n  "
+       "generate_key: true\n",
+       "audit.signing_key: must lie outside data_dir"},
+      {"data_dir: /tmp/d\naudit:\n  signing_key: /tmp/k.key\n  checkpoint_file: /tmp/d/c\n  "
+       "generate_key: true\n",
+       "audit.checkpoint_file: must lie outside data_dir"},
+      {"audit:\n  signing_key: /nonexistent/k.key\n  checkpoint_file: /tmp/c\n",
+       "audit.signing_key: cannot read"},
+      {"audit:\n  signing_key: /tmp/k.pem\n  checkpoint_file: /tmp/c\n  generate_key: true\n",
+       "audit.signing_key: with generate_key the file name must end in .key"},
+      {"audit:\n  signing_key: /tmp/k.key\n  generate_key: true\n",
+       "audit.checkpoint_file: a signing_key needs a checkpoint_file"},
   };
   for (const auto& b : cases) {
     auto c = parse_config(b.yaml, "f.yaml");

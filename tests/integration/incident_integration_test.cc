@@ -7,6 +7,7 @@
 #include "tests/support/test_support.h"
 
 #include <gtest/gtest.h>
+#include <rocksdb/db.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -203,6 +204,66 @@ TEST(Incidents, KillNineWhileAlertsFlowNeverOpensATwinOrLosesACount) {
   EXPECT_EQ(groups.size(), 40u);
   EXPECT_EQ(total, stored) << "every durable alert counted on exactly one incident";
   expect_chains_valid(d.data_dir());
+}
+
+TEST(Incidents, TheDaemonSignsCheckpointsThatKlaxonctlVerifiesAndThatCatchATamperedEvent) {
+  TempDir dir;
+  Daemon d(dir);
+  const std::string audit = dir.path() + "/audit";
+  test::write_file(d.config_path(), test::read_file(d.config_path()) + "audit:\n  signing_key: " +
+                                        audit + "/klaxon.key\n  checkpoint_file: " + audit +
+                                        "/checkpoint.json\n  generate_key: true\n");
+  d.start();
+  std::string lines;
+  for (int i = 0; i < 40; ++i)
+    lines += alert_line("web0" + std::to_string(i % 4), 1000 + (i / 4) % 2,
+                        "192.0.2." + std::to_string(i), i);
+  const int fd = test::connect_tcp(d.tcp_port());
+  ASSERT_TRUE(test::send_all(fd, lines));
+  close(fd);
+  ASSERT_TRUE(d.wait_persisted(40));
+  d.process().signal(SIGTERM);
+  ASSERT_EQ(d.process().wait(20s), 0) << d.log();
+  EXPECT_NE(d.log().find("generated an Ed25519 signing key"), std::string::npos);
+
+  const std::string verify = test::klaxonctl_path() + " verify --data-dir " + d.data_dir() +
+                             " --checkpoint " + audit + "/checkpoint.json --public-key " + audit +
+                             "/klaxon.pub";
+  std::string out;
+  EXPECT_EQ(test::run_shell(verify, &out), 0) << out;
+  const auto incidents = incidents_in(d.data_dir());
+  ASSERT_EQ(incidents.size(), 8u);
+
+  // Rewrite one event's data in place (a byte of its JSON), as someone with write access to
+  // the data directory but not the key would.
+  const IncidentId victim = incidents[3].id;
+  {
+    StoreOptions o;
+    auto store = Store::open(d.data_dir() + "/db", o);
+    ASSERT_TRUE(store.has_value());
+    std::string key, value;
+    ASSERT_TRUE((*store)
+                    ->for_each_incident_event(victim,
+                                              [&](std::string_view k, std::string_view v) {
+                                                key.assign(k);
+                                                value.assign(v);
+                                                return false;  // the created event
+                                              })
+                    .has_value());
+    const size_t at = value.find("\"title\"");
+    ASSERT_NE(at, std::string::npos);
+    value[at + 10] ^= 0x01;
+    ASSERT_TRUE((*store)
+                    ->db()
+                    ->Put(rocksdb::WriteOptions(), (*store)->family("incident_events"), key, value)
+                    .ok());
+  }
+  out.clear();
+  EXPECT_EQ(test::run_shell(verify, &out), 1) << out;
+  EXPECT_NE(out.find(victim.to_string()), std::string::npos) << out;
+  for (const Incident& in : incidents) {
+    if (in.id != victim) EXPECT_EQ(out.find(in.id.to_string()), std::string::npos) << out;
+  }
 }
 
 }  // namespace
