@@ -464,7 +464,20 @@ Result<Config> parse_config(const std::string& text, const std::string& name) {
   if (const auto k = root["correlate"]) {
     KLAXON_TRY(check_keys(c, k, "correlate",
                           {"enabled", "shards", "min_severity", "group_by", "group_window",
-                           "allowed_lateness", "duplicate_summary"}));
+                           "allowed_lateness", "duplicate_summary", "rules"}));
+    if (k["rules"]) {
+      // Sigma rules: detection rules and correlation rules, several YAML documents.
+      std::string path;
+      CFG_TRY_ASSIGN(path, get_file(c, k["rules"], "correlate.rules"));
+      std::ifstream in(path);
+      std::stringstream text;
+      text << in.rdbuf();
+      sigma::LoadOptions lo;
+      lo.source_name = path;
+      auto rules = sigma::load_rules(text.str(), lo);
+      if (!rules) return c.err("correlate.rules", rules.error().message);
+      cfg.correlate.rules = *rules;
+    }
     if (k["enabled"])
       CFG_TRY_ASSIGN(cfg.correlate.enabled, get_bool(c, k["enabled"], "correlate.enabled"));
     if (k["shards"]) {
@@ -500,6 +513,7 @@ Result<Config> parse_config(const std::string& text, const std::string& name) {
     KLAXON_TRY(ns("group_window", &cfg.correlate.group_window_ns));
     KLAXON_TRY(ns("allowed_lateness", &cfg.correlate.allowed_lateness_ns));
     KLAXON_TRY(ns("duplicate_summary", &cfg.correlate.duplicate_summary_ns));
+    cfg.correlate.sigma.allowed_lateness_ns = cfg.correlate.allowed_lateness_ns;
   }
   if (const auto a = root["audit"]) {
     KLAXON_TRY(check_keys(

@@ -77,6 +77,7 @@ Status replay_alert_log(Store& store, CorrelateStage& stage,
   auto submit = [&] {
     if (next == batch_first) return;
     for (CorrelationItem& it : batch->items) it.seq = batch_first + it.index;
+    for (uint64_t& a : batch->update_alert) a += batch_first;
     batch->last_seq = next - 1;
     stage.submit(std::move(batch));
     batch = std::make_unique<CorrelationBatch>();

@@ -86,6 +86,7 @@ void GroupCommitWriter::run() {
       if (b->count == 0) continue;
       if (correlation_sink_ && b->correlation) {
         for (CorrelationItem& it : b->correlation->items) it.seq = seq + it.index;
+        for (uint64_t& a : b->correlation->update_alert) a += seq;  // position -> sequence
         b->correlation->last_seq = seq + b->count - 1;
         b->correlation->enqueued_ns = b->oldest_enqueued_ns;
         correlation_sink_(std::move(b->correlation));

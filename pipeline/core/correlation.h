@@ -11,6 +11,7 @@
 
 #include "pipeline/core/alert.h"
 #include "pipeline/stages/fingerprint.h"
+#include "pipeline/stages/sigma/detector.h"
 
 #include <cstdint>
 #include <memory>
@@ -40,6 +41,11 @@ struct CorrelationItem {
 struct CorrelationBatch {
   std::vector<CorrelationItem> items;
   std::shared_ptr<std::string> arena = std::make_shared<std::string>();
+  // Sigma correlation rules: what the alerts' base-rule matches tell the correlation rules,
+  // routed to shards by key_hash, and the alert each update came from (its position in the
+  // block until the writer stamps sequences, then its sequence).
+  sigma::UpdateBatch updates;
+  std::vector<uint64_t> update_alert;
   // The last alert sequence the batch accounts for (set by the writer): a shard that receives
   // an empty batch still learns that nothing up to here was meant for it.
   uint64_t last_seq = 0;

@@ -198,6 +198,16 @@ PipelineMetrics::PipelineMetrics(prometheus::Registry& registry) {
                                  .Help("Duration of one incident commit, sync included")
                                  .Register(registry)
                                  .Add({}, latency_buckets());
+  sigma_matches = &BuildCounter()
+                       .Name("klaxon_sigma_rule_matches_total")
+                       .Help("Alerts matching a Sigma base rule (one per rule matched)")
+                       .Register(registry)
+                       .Add({});
+  sigma_firings = &BuildCounter()
+                       .Name("klaxon_sigma_correlation_firings_total")
+                       .Help("Sigma correlation rules whose condition was met")
+                       .Register(registry)
+                       .Add({});
   incident_latency_seconds =
       &BuildHistogram()
            .Name("klaxon_incident_latency_seconds")

@@ -73,6 +73,8 @@ struct PipelineMetrics {
   prometheus::Counter* incident_commit_errors = nullptr;
   prometheus::Histogram* incident_commit_seconds = nullptr;
   prometheus::Histogram* incident_latency_seconds = nullptr;  // alert enqueued -> event durable
+  prometheus::Counter* sigma_matches = nullptr;               // base-rule matches (parse workers)
+  prometheus::Counter* sigma_firings = nullptr;               // correlation-rule firings (shards)
 };
 
 }  // namespace klaxon

@@ -10,6 +10,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <cstdio>
 #include <limits>
 #include <unordered_set>
 
@@ -68,6 +70,17 @@ Fingerprint in_group(const Fingerprint& fp, uint64_t group) {
   return Fingerprint{fp.lo ^ group, fp.hi ^ (group * 0x9E3779B97F4A7C15ULL)};
 }
 
+// A JSON number (counts and aggregates of correlation rules); null when not finite.
+void append_double(std::string& out, double v) {
+  if (!std::isfinite(v)) {
+    out.append("null");
+    return;
+  }
+  char buf[32];
+  const int n = std::snprintf(buf, sizeof buf, "%.15g", v);
+  out.append(buf, static_cast<size_t>(n));
+}
+
 void append_time_member(JsonObjectWriter& w, std::string& out, std::string_view key, int64_t ns) {
   w.key(key);
   out.push_back('"');
@@ -77,18 +90,40 @@ void append_time_member(JsonObjectWriter& w, std::string& out, std::string_view 
 
 }  // namespace
 
+CorrelationExtractor::CorrelationExtractor(std::shared_ptr<const CorrelateOptions> options)
+    : options_(std::move(options)) {
+  if (options_->rules) {
+    detector_ = std::make_unique<sigma::Detector>(options_->rules);
+    fields_ = std::make_unique<sigma::AlertFieldSource>(*options_->rules);
+  }
+}
+
 bool CorrelationExtractor::add(const Alert& a, uint32_t index, ArenaRef record,
-                               CorrelationBatch& batch) const {
+                               CorrelationBatch& batch) {
   const CorrelateOptions& o = *options_;
+  int64_t time_ns = a.has_timestamp ? a.timestamp_ns : a.ingest.received_ns;
+  if (a.ingest.received_ns > 0 && time_ns > a.ingest.received_ns + o.max_future_ns)
+    time_ns = a.ingest.received_ns + o.max_future_ns;
+  if (detector_) {
+    // Base rules see every alert, whatever its severity: a burst of low ones is what many
+    // correlation rules count.
+    fields_->set(a);
+    detector_->detect(*fields_, scratch_, matched_);
+    if (!matched_.empty()) {
+      sigma_matches_ += matched_.size();
+      const size_t before = batch.updates.size();
+      detector_->build_updates(*fields_, scratch_, matched_, time_ns, batch.updates);
+      batch.update_alert.resize(batch.updates.size(), index);
+      (void)before;
+    }
+  }
   if (a.severity < o.min_severity) return false;
   CorrelationItem item;
   item.index = index;
   item.severity = a.severity;
   item.received_ns = a.ingest.received_ns;
-  item.time_ns = a.has_timestamp ? a.timestamp_ns : a.ingest.received_ns;
   // A sender with a clock in the future must not hold an episode open for years.
-  if (item.received_ns > 0 && item.time_ns > item.received_ns + o.max_future_ns)
-    item.time_ns = item.received_ns + o.max_future_ns;
+  item.time_ns = time_ns;
   item.fingerprint = o.dedupe_key.compute(a);
   item.group = o.group_key.compute(a).lo;
   item.record = record;
@@ -121,8 +156,13 @@ uint64_t observable_hash(ObservableKind kind, std::string_view value) {
 
 struct CorrelateStage::Shard {
   Shard(const CorrelateOptions& o, size_t queue_capacity)
-      : queue(queue_capacity), dedupe(o.dedupe) {}
+      : queue(queue_capacity), dedupe(o.dedupe) {
+    if (o.rules) correlator = std::make_unique<sigma::Correlator>(o.rules, o.sigma);
+  }
 
+  std::unique_ptr<sigma::Correlator> correlator;  // Sigma correlation state of this shard
+  std::vector<sigma::Firing> firings;
+  uint64_t n_firings = 0;
   BoundedQueue<CorrelationBatch> queue;
   DedupeTable dedupe;
   std::unordered_map<uint64_t, std::unique_ptr<ActiveIncident>> groups;
@@ -210,7 +250,14 @@ void CorrelateStage::submit(std::unique_ptr<CorrelationBatch> batch) {
   }
   if (n == 1) {
     parts[0]->items = std::move(batch->items);
+    parts[0]->updates = std::move(batch->updates);
+    parts[0]->update_alert = std::move(batch->update_alert);
   } else {
+    for (size_t i = 0; i < batch->updates.size(); ++i) {
+      CorrelationBatch& p = *parts[shard_of(batch->updates[i].key_hash)];
+      p.updates.append(batch->updates, i);
+      p.update_alert.push_back(batch->update_alert[i]);
+    }
     for (auto& p : parts) p->items.reserve(batch->items.size() / n + 16);
     for (const CorrelationItem& it : batch->items) parts[shard_of(it.group)]->items.push_back(it);
   }
@@ -390,6 +437,90 @@ void CorrelateStage::start() {
         ++s->n_new;
       };
 
+      // A Sigma correlation rule fired: the (rule, group key) has an incident of its own, joined
+      // by later firings within the group window like any group.
+      auto raise_rule = [&](const sigma::Firing& f, uint64_t key_hash, uint64_t seq) {
+        const sigma::CorrelationRule& rule = o.rules->correlations()[f.correlation];
+        const uint64_t group = key_hash ^ 0x5349474d41525545ULL;  // apart from grouping keys
+        auto& slot = s->groups[group];
+        if (slot && seq <= slot->state.last_alert_seq) return;  // replayed
+        const bool joinable = slot &&
+                              (slot->state.status == IncidentStatus::kOpen ||
+                               slot->state.status == IncidentStatus::kAcknowledged) &&
+                              f.time_ns <= slot->state.last_seen_ns + o.group_window_ns;
+        ++s->n_firings;
+        if (joinable) {
+          ActiveIncident& ai = *slot;
+          ai.state.last_alert_seq = seq;
+          ++ai.state.alert_count;
+          ++ai.state.occurrences;
+          ai.state.last_seen_ns = std::max(ai.state.last_seen_ns, f.time_ns);
+          ai.pending_last_seen_ns = ai.state.last_seen_ns;
+          ai.pending_alerts.push_back(seq);
+          ai.dirty = true;
+          touch(ai);
+          CorrelationItem it;
+          it.seq = seq;
+          it.severity = f.level;
+          it.received_ns = f.time_ns;
+          raise_severity(ai, it);
+          return;
+        }
+        if (slot) {
+          flush_linked(*slot, f.time_ns);
+          if (slot->dirty) write_state(*slot);
+          if (slot->touched)
+            std::replace(s->touched.begin(), s->touched.end(), slot.get(),
+                         static_cast<ActiveIncident*>(nullptr));
+        }
+        slot = std::make_unique<ActiveIncident>();
+        Incident& st = slot->state;
+        st.id = make_incident_id(secret_, seq, 1 + f.correlation);
+        st.title = rule.meta.title;
+        for (size_t g = 0; g < f.group.size(); ++g) {
+          st.title += g == 0 ? " (" : ", ";
+          st.title += f.group[g].field + "=" + (f.group[g].present ? f.group[g].value : "-");
+          if (g + 1 == f.group.size()) st.title += ")";
+        }
+        st.category = "correlation";
+        st.rule = !rule.meta.id.empty()     ? rule.meta.id
+                  : !rule.meta.name.empty() ? rule.meta.name
+                                            : rule.meta.title;
+        st.severity = f.level;
+        st.group_hash = group;
+        st.created_ns = st.status_changed_ns = f.time_ns;
+        st.first_seen_ns = st.last_seen_ns = f.time_ns;
+        st.first_alert_seq = st.last_alert_seq = seq;
+        st.alert_count = st.occurrences = 1;
+        std::string data;
+        JsonObjectWriter w(data);
+        w.num("alert", static_cast<int64_t>(seq));
+        w.str("title", st.title);
+        w.str("category", st.category);
+        w.str("severity", severity_name(st.severity));
+        w.str("rule", st.rule);
+        w.key("value");
+        append_double(data, f.value);
+        w.key("group");
+        {
+          JsonObjectWriter gw(data);
+          for (const sigma::GroupValue& g : f.group) {
+            if (g.present) {
+              gw.str(g.field, g.value);
+            } else {
+              gw.raw(g.field, "null");
+            }
+          }
+          gw.close();
+        }
+        append_time_member(w, data, "first_seen", f.time_ns);
+        w.close();
+        emit(*slot, IncidentEventType::kCreated, f.time_ns, std::move(data));
+        slot->pending_last_seen_ns = slot->last_linked_event_ns = f.time_ns;
+        touch(*slot);
+        ++s->n_new;
+      };
+
       for (;;) {
         auto batch = s->queue.pop_wait(std::chrono::milliseconds(50));
         if (!batch) {
@@ -450,6 +581,20 @@ void CorrelateStage::start() {
           }
           raise_severity(ai, it);
         }
+        // Sigma: the updates of this shard's keys. Alerts a shard covered before a crash are
+        // not fed again (their effect on the lost window state cannot be rebuilt exactly).
+        if (s->correlator) {
+          for (size_t i = 0; i < batch->updates.size(); ++i) {
+            const uint64_t seq = batch->update_alert[i];
+            if (seq <= s->covered) continue;
+            s->firings.clear();
+            s->correlator->apply(batch->updates[i], batch->updates.key(i), s->firings);
+            for (const sigma::Firing& f : s->firings)
+              raise_rule(f, batch->updates[i].key_hash, seq);
+          }
+          if (s->max_time_ns != std::numeric_limits<int64_t>::min())
+            s->correlator->expire(s->max_time_ns - o.allowed_lateness_ns, 4096);
+        }
         // A state must land with the events it heads. Linked alerts and repeats alone wait
         // for the flush below (at most a second, or 1,000 alerts): one alert_linked event and
         // one state write per incident per flush, not per batch.
@@ -505,6 +650,8 @@ void CorrelateStage::start() {
         metrics_.correlate_duplicate->Increment(static_cast<double>(s->n_dup));
         metrics_.correlate_replayed->Increment(static_cast<double>(s->n_replayed));
         metrics_.incident_events->Increment(static_cast<double>(s->n_events));
+        metrics_.sigma_firings->Increment(static_cast<double>(s->n_firings));
+        s->n_firings = 0;
         s->n_new = s->n_linked = s->n_dup = s->n_replayed = s->n_events = 0;
         // Gauges shared by the shards move by each shard's change.
         const auto entries = static_cast<int64_t>(s->dedupe.size());

@@ -43,6 +43,10 @@
 #include "pipeline/core/queue.h"
 #include "pipeline/stages/dedupe.h"
 #include "pipeline/stages/fingerprint.h"
+#include "pipeline/stages/sigma/alert_fields.h"
+#include "pipeline/stages/sigma/correlator.h"
+#include "pipeline/stages/sigma/detector.h"
+#include "pipeline/stages/sigma/rules.h"
 
 #include <array>
 #include <atomic>
@@ -66,22 +70,34 @@ struct CorrelateOptions {
   int64_t duplicate_summary_ns = 60LL * 1'000'000'000;  // `correlate.duplicate_summary`
   int64_t dedupe_checkpoint_ns = 60LL * 1'000'000'000;  // `dedupe.checkpoint_interval`
   size_t shard_queue_capacity = 256;
+  // Sigma rules (`correlate.rules`): base rules matched on the parse workers, correlation
+  // rules (event_count, value_count, temporal, ...) evaluated on the shards; a firing raises
+  // an incident of the rule's level. Null: none.
+  std::shared_ptr<const sigma::RuleSet> rules;
+  sigma::CorrelatorOptions sigma;
 
   // host.name (falling back to the syslog hostname), rule.id, rule.name.
   static FingerprintKey default_group_key();
 };
 
-// Fills a CorrelationBatch from alerts. Immutable after construction: any number of threads.
+// Fills a CorrelationBatch from alerts: one per thread (it holds the Sigma detector's
+// scratch).
 class CorrelationExtractor {
  public:
-  explicit CorrelationExtractor(std::shared_ptr<const CorrelateOptions> options)
-      : options_(std::move(options)) {}
-  // Adds the alert as item `index` of `batch`, unless it is below min_severity (returns false).
-  // `record` is where the alert's stored record lies in the batch's arena.
-  bool add(const Alert& alert, uint32_t index, ArenaRef record, CorrelationBatch& batch) const;
+  explicit CorrelationExtractor(std::shared_ptr<const CorrelateOptions> options);
+  // Adds the alert as item `index` of `batch`, unless it is below min_severity (returns false;
+  // Sigma rules still see it). `record` is where the alert's stored record lies in the
+  // batch's arena.
+  bool add(const Alert& alert, uint32_t index, ArenaRef record, CorrelationBatch& batch);
+  uint64_t sigma_matches() const { return sigma_matches_; }  // base-rule matches so far
 
  private:
   std::shared_ptr<const CorrelateOptions> options_;
+  std::unique_ptr<sigma::Detector> detector_;
+  std::unique_ptr<sigma::AlertFieldSource> fields_;
+  sigma::DetectScratch scratch_;
+  std::vector<uint32_t> matched_;
+  uint64_t sigma_matches_ = 0;
 };
 
 class CorrelateStage {

@@ -94,6 +94,7 @@ void ParseStage::run(int /*index*/) {
   std::array<uint64_t, kRejectReasonCount> rejected{};
   uint64_t accepted = 0;
   uint64_t below_severity = 0;
+  uint64_t reported_matches = 0;
   int64_t block_started = 0;
   Alert alert;
   std::optional<CorrelationExtractor> extractor;
@@ -113,6 +114,11 @@ void ParseStage::run(int /*index*/) {
       rejected[r] = 0;
     }
     accepted = 0;
+    if (extractor) {
+      metrics_.sigma_matches->Increment(
+          static_cast<double>(extractor->sigma_matches() - reported_matches));
+      reported_matches = extractor->sigma_matches();
+    }
     if (below_severity)
       metrics_.correlate_below_severity->Increment(static_cast<double>(below_severity));
     below_severity = 0;

@@ -84,6 +84,7 @@ TEST(Config, ErrorsNameTheFileTheKeyAndWhatWasExpected) {
        "audit.signing_key: cannot read"},
       {"audit:\n  signing_key: /tmp/k.pem\n  checkpoint_file: /tmp/c\n  generate_key: true\n",
        "audit.signing_key: with generate_key the file name must end in .key"},
+      {"correlate:\n  rules: /nonexistent/rules.yml\n", "correlate.rules: cannot read"},
       {"audit:\n  signing_key: /tmp/k.key\n  generate_key: true\n",
        "audit.checkpoint_file: a signing_key needs a checkpoint_file"},
   };
@@ -104,6 +105,10 @@ TEST(Config, TheDocumentedExampleConfigIsValid) {
   for (size_t p; (p = text.find("/etc/klaxon/tls/")) != std::string::npos;) {
     text.replace(p, 16, dir.path() + "/");
   }
+  // The Sigma rules example is the one in deploy/: it must load.
+  const std::string rules_at = "/etc/klaxon/rules.yml";
+  text.replace(text.find(rules_at), rules_at.size(),
+               std::string(KLAXON_SOURCE_DIR) + "/deploy/rules.example.yml");
   CertificateSpec spec;
   spec.common_name = "klaxond";
   ASSERT_TRUE(write_certificate(spec, dir.path() + "/klaxond.crt", dir.path() + "/klaxond.key")
@@ -112,6 +117,8 @@ TEST(Config, TheDocumentedExampleConfigIsValid) {
   test::write_file(dir.path() + "/kafka-ca.pem", test::read_file(dir.path() + "/klaxond.crt"));
   auto c = parse_config(text, "klaxon.example.yaml");
   ASSERT_TRUE(c.has_value()) << c.error().message;
+  ASSERT_TRUE(c->correlate.rules);
+  EXPECT_EQ(c->correlate.rules->correlations().size(), 2u);
   ASSERT_EQ(c->kafka.size(), 1u);
   EXPECT_EQ(c->kafka[0].properties.at("security.protocol"), "SASL_SSL");
   EXPECT_EQ(c->data_dir, "/var/lib/klaxon");

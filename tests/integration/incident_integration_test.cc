@@ -262,8 +262,70 @@ TEST(Incidents, TheDaemonSignsCheckpointsThatKlaxonctlVerifiesAndThatCatchATampe
   EXPECT_EQ(test::run_shell(verify, &out), 1) << out;
   EXPECT_NE(out.find(victim.to_string()), std::string::npos) << out;
   for (const Incident& in : incidents) {
-    if (in.id != victim) EXPECT_EQ(out.find(in.id.to_string()), std::string::npos) << out;
+    if (in.id != victim) {
+      EXPECT_EQ(out.find(in.id.to_string()), std::string::npos) << out;
+    }
   }
+}
+
+TEST(Incidents, ASigmaCorrelationRuleRaisesItsOwnIncidentAtItsLevel) {
+  TempDir dir;
+  Daemon d(dir);
+  const std::string rules = dir.path() + "/rules.yml";
+  test::write_file(rules, R"(title: SSH scan alert
+id: base-ssh-scan
+logsource:
+  product: suricata
+detection:
+  selection:
+    rule.name|contains: 'rule 2001219'
+  condition: selection
+level: medium
+---
+title: One source scanning many hosts
+id: corr-scan-spread
+correlation:
+  type: value_count
+  rules:
+    - base-ssh-scan
+  group-by:
+    - source.ip
+  timespan: 10m
+  condition:
+    field: host.name
+    gte: 4
+level: critical
+)");
+  test::write_file(d.config_path(),
+                   test::read_file(d.config_path()) + "correlate:\n  rules: " + rules + "\n");
+  d.start();
+  std::string lines;
+  // 203.0.113.9 hits five hosts (fires at the fourth); 198.51.100.1 only two (never fires).
+  for (int i = 0; i < 5; ++i)
+    lines += alert_line("srv" + std::to_string(i), 2001219, "203.0.113.9", i);
+  for (int i = 0; i < 2; ++i)
+    lines += alert_line("srv" + std::to_string(i), 2001219, "198.51.100.1", i);
+  const int fd = test::connect_tcp(d.tcp_port());
+  ASSERT_TRUE(test::send_all(fd, lines));
+  close(fd);
+  ASSERT_TRUE(d.wait_persisted(7));
+  ASSERT_TRUE(test::wait_until(
+      [&] { return d.metric("klaxon_sigma_correlation_firings_total") >= 1; }, 20s))
+      << d.metrics();
+  EXPECT_EQ(d.metric("klaxon_sigma_rule_matches_total"), 7);
+  d.process().signal(SIGTERM);
+  ASSERT_EQ(d.process().wait(20s), 0) << d.log();
+  size_t rule_incidents = 0;
+  for (const Incident& in : incidents_in(d.data_dir())) {
+    if (in.category != "correlation") continue;
+    ++rule_incidents;
+    EXPECT_EQ(in.rule, "corr-scan-spread");
+    EXPECT_EQ(in.severity, Severity::kCritical);
+    EXPECT_EQ(in.title, "One source scanning many hosts (source.ip=203.0.113.9)");
+    EXPECT_EQ(in.alert_count, 2u) << "fired at the 4th host and again at the 5th";
+  }
+  EXPECT_EQ(rule_incidents, 1u);
+  expect_chains_valid(d.data_dir());
 }
 
 }  // namespace
