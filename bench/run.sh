@@ -15,6 +15,7 @@ trap 'kill "${pid:-0}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$t
 port() { echo $((20000 + RANDOM % 20000)); }
 tcp=$(port); http=$(port); tls=$(port)
 # KLAXON_BENCH_CORRELATE=false: ingest only (no dedupe, correlation or incidents).
+# KLAXON_BENCH_RULES=FILE: Sigma rules for correlate.rules (e.g. deploy/rules.example.yml).
 # KLAXON_BENCH_TLS=1: the same load over TLS (self-signed certificate in the temp dir).
 tls_mode="${KLAXON_BENCH_TLS:-0}"
 cat > "$tmp/klaxon.yaml" <<YAML
@@ -32,6 +33,7 @@ parse:
   workers: $workers
 correlate:
   enabled: ${KLAXON_BENCH_CORRELATE:-true}
+${KLAXON_BENCH_RULES:+  rules: $KLAXON_BENCH_RULES}
 storage:
   sync: commit
 log:
