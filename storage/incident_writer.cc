@@ -2,6 +2,7 @@
 
 #include "pipeline/core/clock.h"
 #include "pipeline/core/log.h"
+#include "storage/group_loop.h"
 
 #include <algorithm>
 #include <chrono>
@@ -26,46 +27,24 @@ void IncidentWriter::drain_and_stop() {
 }
 
 void IncidentWriter::run() {
-  std::vector<std::unique_ptr<IncidentCommit>> group;
-  std::vector<const IncidentCommit*> views;
-  for (;;) {
-    auto first = in_.pop_wait(std::chrono::milliseconds(50));
-    if (!first) {
-      if (stopping_.load() && in_.size() == 0) break;
-      continue;
-    }
-    group.clear();
-    group.push_back(std::move(first));
-    while (group.size() < max_group_) {
-      auto more = in_.try_pop();
-      if (!more) break;
-      group.push_back(std::move(more));
-    }
-    views.clear();
-    int64_t oldest = 0;
-    for (auto& c : group) {
-      views.push_back(c.get());
-      if (c->oldest_enqueued_ns && (oldest == 0 || c->oldest_enqueued_ns < oldest))
-        oldest = c->oldest_enqueued_ns;
-    }
-    const int64_t t0 = monotonic_ns();
-    int attempt = 0;
-    for (;;) {
-      auto r = store_.commit_incidents(views);
-      if (r.has_value()) break;
-      // Never drop evidence: keep the group and retry; the shards wait behind it.
-      metrics_.incident_commit_errors->Increment();
-      log_event(LogLevel::kError, "storage", "incident commit failed, retrying",
-                {{"error", r.error().to_string()}, {"attempt", std::to_string(attempt)}});
-      const int delay_ms = std::min(1000, 10 << std::min(attempt++, 7));
-      std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
-    }
-    const int64_t t1 = monotonic_ns();
-    metrics_.incident_commit_seconds->Observe(static_cast<double>(t1 - t0) * 1e-9);
-    metrics_.incident_commits->Increment();
-    if (oldest > 0)
-      metrics_.incident_latency_seconds->Observe(static_cast<double>(t1 - oldest) * 1e-9);
-  }
+  run_group_loop(
+      in_, max_group_, stopping_, "incident", metrics_.incident_commit_errors,
+      [&](const std::vector<const IncidentCommit*>& views) -> Result<bool> {
+        KLAXON_TRY(store_.commit_incidents(views));
+        return true;
+      },
+      [&](std::vector<std::unique_ptr<IncidentCommit>>& group, bool, int64_t commit_ns) {
+        int64_t oldest = 0;
+        for (auto& c : group) {
+          if (c->oldest_enqueued_ns && (oldest == 0 || c->oldest_enqueued_ns < oldest))
+            oldest = c->oldest_enqueued_ns;
+        }
+        metrics_.incident_commit_seconds->Observe(static_cast<double>(commit_ns) * 1e-9);
+        metrics_.incident_commits->Increment();
+        if (oldest > 0)
+          metrics_.incident_latency_seconds->Observe(static_cast<double>(monotonic_ns() - oldest) *
+                                                     1e-9);
+      });
 }
 
 }  // namespace klaxon

@@ -2,6 +2,7 @@
 
 #include "pipeline/core/clock.h"
 #include "pipeline/core/log.h"
+#include "storage/group_loop.h"
 
 #include <chrono>
 #include <memory>
@@ -25,77 +26,50 @@ void GroupCommitWriter::drain_and_stop() {
 }
 
 void GroupCommitWriter::run() {
-  std::vector<std::unique_ptr<EncodedBlock>> group;
-  std::vector<const EncodedBlock*> views;
   metrics_.last_sequence->Set(static_cast<double>(store_.next_sequence()));
-  for (;;) {
-    auto first = in_.pop_wait(std::chrono::milliseconds(50));
-    if (!first) {
-      if (stopping_.load() && in_.size() == 0) break;
-      continue;
-    }
-    group.clear();
-    group.push_back(std::move(first));
-    while (group.size() < max_group_) {
-      auto more = in_.try_pop();
-      if (!more) break;
-      group.push_back(std::move(more));
-    }
-    views.clear();
-    uint64_t alerts = 0, bytes = 0, raw = 0, dead = 0;
-    int64_t oldest = group.front()->oldest_enqueued_ns;
-    for (auto& b : group) {
-      views.push_back(b.get());
-      alerts += b->count;
-      bytes += b->bytes.size();
-      raw += b->raw_bytes;
-      dead += b->rejected.size();
-      if (b->oldest_enqueued_ns && b->oldest_enqueued_ns < oldest) oldest = b->oldest_enqueued_ns;
-    }
-    const int64_t t0 = monotonic_ns();
-    int attempt = 0;
-    uint64_t first_seq = 0;
-    for (;;) {
-      auto r = store_.commit(views);
-      if (r.has_value()) {
-        first_seq = *r;
-        break;
-      }
-      // Never drop: keep the group and retry; everything behind us waits (backpressure).
-      metrics_.commit_errors->Increment();
-      log_event(LogLevel::kError, "storage", "commit failed, retrying",
-                {{"error", r.error().to_string()}, {"attempt", std::to_string(attempt)}});
-      const int delay_ms = std::min(1000, 10 << std::min(attempt++, 7));
-      std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
-    }
-    const int64_t t1 = monotonic_ns();
-    metrics_.commit_seconds->Observe(static_cast<double>(t1 - t0) * 1e-9);
-    metrics_.commits->Increment();
-    metrics_.persisted_alerts->Increment(static_cast<double>(alerts));
-    metrics_.persisted_bytes->Increment(static_cast<double>(bytes));
-    metrics_.persisted_raw_bytes->Increment(static_cast<double>(raw));
-    metrics_.dead_letters->Increment(static_cast<double>(dead));
-    metrics_.last_sequence->Set(static_cast<double>(store_.next_sequence()));
-    // Only now may sources acknowledge upstream (Kafka offsets, HTTP replies).
-    for (auto& b : group) {
-      for (auto& cb : b->on_durable) cb();
-    }
-    // Correlation sees only durable alerts, so every incident links alerts that exist.
-    uint64_t seq = first_seq;
-    for (auto& b : group) {
-      if (b->count == 0) continue;
-      if (correlation_sink_ && b->correlation) {
-        for (CorrelationItem& it : b->correlation->items) it.seq = seq + it.index;
-        for (uint64_t& a : b->correlation->update_alert) a += seq;  // position -> sequence
-        b->correlation->last_seq = seq + b->count - 1;
-        b->correlation->enqueued_ns = b->oldest_enqueued_ns;
-        correlation_sink_(std::move(b->correlation));
-      }
-      seq += b->count;
-    }
-    if (oldest > 0)
-      metrics_.pipeline_latency_seconds->Observe(static_cast<double>(t1 - oldest) * 1e-9);
-  }
+  run_group_loop(
+      in_, max_group_, stopping_, "alert", metrics_.commit_errors,
+      [&](const std::vector<const EncodedBlock*>& views) { return store_.commit(views); },
+      [&](std::vector<std::unique_ptr<EncodedBlock>>& group, uint64_t first_seq,
+          int64_t commit_ns) {
+        uint64_t alerts = 0, bytes = 0, raw = 0, dead = 0;
+        int64_t oldest = group.front()->oldest_enqueued_ns;
+        for (auto& b : group) {
+          alerts += b->count;
+          bytes += b->bytes.size();
+          raw += b->raw_bytes;
+          dead += b->rejected.size();
+          if (b->oldest_enqueued_ns && b->oldest_enqueued_ns < oldest)
+            oldest = b->oldest_enqueued_ns;
+        }
+        metrics_.commit_seconds->Observe(static_cast<double>(commit_ns) * 1e-9);
+        metrics_.commits->Increment();
+        metrics_.persisted_alerts->Increment(static_cast<double>(alerts));
+        metrics_.persisted_bytes->Increment(static_cast<double>(bytes));
+        metrics_.persisted_raw_bytes->Increment(static_cast<double>(raw));
+        metrics_.dead_letters->Increment(static_cast<double>(dead));
+        metrics_.last_sequence->Set(static_cast<double>(store_.next_sequence()));
+        // Only now may sources acknowledge upstream (Kafka offsets, HTTP replies).
+        for (auto& b : group) {
+          for (auto& cb : b->on_durable) cb();
+        }
+        // Correlation sees only durable alerts, so every incident links alerts that exist.
+        uint64_t seq = first_seq;
+        for (auto& b : group) {
+          if (b->count == 0) continue;
+          if (correlation_sink_ && b->correlation) {
+            for (CorrelationItem& it : b->correlation->items) it.seq = seq + it.index;
+            for (uint64_t& a : b->correlation->update_alert) a += seq;  // position -> sequence
+            b->correlation->last_seq = seq + b->count - 1;
+            b->correlation->enqueued_ns = b->oldest_enqueued_ns;
+            correlation_sink_(std::move(b->correlation));
+          }
+          seq += b->count;
+        }
+        if (oldest > 0)
+          metrics_.pipeline_latency_seconds->Observe(static_cast<double>(monotonic_ns() - oldest) *
+                                                     1e-9);
+      });
 }
 
 }  // namespace klaxon

@@ -396,16 +396,19 @@ void CorrelateStage::start() {
         ai.state.severity = it.severity;
         emit(ai, IncidentEventType::kSeverityChanged, it.received_ns, std::move(data));
       };
+      // The group's previous incident stops taking alerts: write what it still owes and take
+      // it out of this batch's touched list (the slot is about to hold its successor).
+      auto retire = [&](std::unique_ptr<ActiveIncident>& slot, int64_t time_ns) {
+        if (!slot) return;
+        flush_linked(*slot, time_ns);
+        if (slot->dirty) write_state(*slot);
+        if (slot->touched)
+          std::replace(s->touched.begin(), s->touched.end(), slot.get(),
+                       static_cast<ActiveIncident*>(nullptr));
+      };
       auto open_incident = [&](std::unique_ptr<ActiveIncident>& slot, const CorrelationBatch& b,
                                const CorrelationItem& it) {
-        if (slot) {
-          // The group's previous incident stops taking alerts; write what it still owes.
-          flush_linked(*slot, it.received_ns);
-          if (slot->dirty) write_state(*slot);
-          if (slot->touched)
-            std::replace(s->touched.begin(), s->touched.end(), slot.get(),
-                         static_cast<ActiveIncident*>(nullptr));
-        }
+        retire(slot, it.received_ns);
         slot = std::make_unique<ActiveIncident>();
         Incident& st = slot->state;
         st.id = make_incident_id(secret_, it.seq, 0);
@@ -466,13 +469,7 @@ void CorrelateStage::start() {
           raise_severity(ai, it);
           return;
         }
-        if (slot) {
-          flush_linked(*slot, f.time_ns);
-          if (slot->dirty) write_state(*slot);
-          if (slot->touched)
-            std::replace(s->touched.begin(), s->touched.end(), slot.get(),
-                         static_cast<ActiveIncident*>(nullptr));
-        }
+        retire(slot, f.time_ns);
         slot = std::make_unique<ActiveIncident>();
         Incident& st = slot->state;
         st.id = make_incident_id(secret_, seq, 1 + f.correlation);
