@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 #include <rocksdb/db.h>
 #include <signal.h>
+#include <simdjson.h>
 #include <unistd.h>
 
 #include <iostream>
@@ -326,6 +327,56 @@ level: critical
   }
   EXPECT_EQ(rule_incidents, 1u);
   expect_chains_valid(d.data_dir());
+}
+
+TEST(Incidents, KlaxonctlReplayPrintsTheIncidentsRecordedAlertsWouldRaise) {
+  TempDir dir;
+  const std::string rules = dir.path() + "/rules.yml";
+  // The example rules with the spread threshold lowered to 4 hosts.
+  std::string text = test::read_file(std::string(KLAXON_SOURCE_DIR) + "/deploy/rules.example.yml");
+  const size_t at = text.find("    gte: 10");
+  ASSERT_NE(at, std::string::npos);
+  text.replace(at, 11, "    gte: 4");
+  test::write_file(rules, text);
+  test::write_file(dir.path() + "/klaxon.yaml", "correlate:\n  rules: " + rules + "\n");
+  std::string lines;
+  for (int i = 0; i < 6; ++i)
+    lines += alert_line("srv" + std::to_string(i), 2001219, "203.0.113.9", i);
+  lines += alert_line("srv0", 2001219, "203.0.113.9", 7);  // a repeat: no new incident
+  test::write_file(dir.path() + "/alerts.log", lines);
+  const std::string cmd = test::klaxonctl_path() + " replay " + dir.path() +
+                          "/alerts.log --config " + dir.path() + "/klaxon.yaml --out " +
+                          dir.path() + "/scratch";
+  std::string out;
+  ASSERT_EQ(test::run_shell(cmd + " 2>/dev/null", &out), 0) << out;
+  simdjson::dom::parser parser;
+  size_t incidents = 0, correlation = 0;
+  for (size_t pos = 0; pos < out.size();) {
+    const size_t nl = out.find('\n', pos);
+    const std::string line = out.substr(pos, nl - pos);
+    pos = nl == std::string::npos ? out.size() : nl + 1;
+    if (line.empty()) continue;
+    simdjson::dom::element doc;
+    ASSERT_FALSE(parser.parse(line).get(doc)) << line;
+    ++incidents;
+    std::string_view category, severity;
+    ASSERT_FALSE(doc["category"].get(category));
+    ASSERT_FALSE(doc["severity"].get(severity));
+    if (category == "correlation") {
+      ++correlation;
+      EXPECT_EQ(severity, "critical");
+      int64_t alerts = 0;
+      ASSERT_FALSE(doc["alert_count"].get(alerts));
+      // Fired at the 4th, 5th and 6th host and again at the repeat: the condition (4 or more
+      // hosts in the window) still holds, and rules keep firing by default (no suppress).
+      EXPECT_EQ(alerts, 4);
+    }
+  }
+  EXPECT_EQ(incidents, 7u) << out;  // 6 host incidents and the rule's
+  EXPECT_EQ(correlation, 1u);
+  // The scratch directory is not reused.
+  EXPECT_EQ(test::run_shell(cmd + " 2>&1", &out), 2) << out;
+  EXPECT_NE(out.find("already holds alerts"), std::string::npos) << out;
 }
 
 }  // namespace
