@@ -71,45 +71,7 @@ void reset_peak_rss() {
   }
 }
 
-// Corpus alerts parsed once, their fields copied so the Alert views stay valid.
-struct ParsedCorpus {
-  ParsedCorpus() {
-    const auto msgs = bench::make_alerts({});
-    MessageParser parser{ParseOptions{}};
-    IngestMeta meta;
-    meta.received_ns = kT0;
-    std::string frame;
-    for (const std::string& m : msgs) {
-      frame = m;
-      frame.append(kParsePadding, '\0');
-      Alert a;
-      if (!parser.parse(std::string_view(frame.data(), m.size()), meta, kT0, a).ok()) continue;
-      auto keep = [&](std::string_view& v) {
-        if (v.data() == nullptr) return;
-        v = strings.emplace_back(v);
-      };
-      for (std::string_view* v : {&a.event_module, &a.observer_product, &a.rule_id, &a.rule_name,
-                                  &a.host_name, &a.syslog.hostname, &a.syslog.appname, &a.source_ip,
-                                  &a.destination_ip, &a.user_name, &a.message}) {
-        keep(*v);
-      }
-      a.raw = {};
-      a.syslog.procid = a.syslog.msgid = a.syslog.structured_data = {};
-      a.event_dataset = a.event_action = a.event_category = a.rule_category = {};
-      a.network_transport = a.network_protocol = a.network_community_id = {};
-      a.observer_vendor = a.observer_name = a.observer_type = {};
-      a.ingest = IngestMeta{};
-      alerts.push_back(a);
-    }
-  }
-  std::deque<std::string> strings;  // stable addresses
-  std::vector<Alert> alerts;
-};
-
-const ParsedCorpus& parsed_corpus() {
-  static const ParsedCorpus c;
-  return c;
-}
+const bench::ParsedAlerts& parsed_corpus() { return bench::parsed_alerts(kT0); }
 
 // Process RSS for 10 M live fingerprints: VmRSS read before the table exists and after 10 M
 // distinct keys went in (no expiry). Arg 0: grown from the default initial capacity (the
@@ -162,7 +124,7 @@ BENCHMARK(BM_Rss10M)->Arg(0)->Arg(1)->Iterations(1)->Unit(benchmark::kMillisecon
 // Arg 0: the default key (six fields). Arg 1: the default key plus rule.name,
 // destination.port and message (a longer key).
 void BM_Fingerprint(benchmark::State& state) {
-  const ParsedCorpus& c = parsed_corpus();
+  const bench::ParsedAlerts& c = parsed_corpus();
   FingerprintKey key;
   if (state.range(0) == 1) {
     key = *FingerprintKey::parse({"event.module", "rule.id", "host.name", "source.ip",

@@ -230,63 +230,7 @@ correlation:
 level: high
 )";
 
-// Corpus alerts parsed once, every string field copied so the Alert views stay valid.
-struct ParsedCorpus {
-  ParsedCorpus() {
-    const auto msgs = bench::make_alerts({});
-    MessageParser parser{ParseOptions{}};
-    IngestMeta meta;
-    meta.received_ns = kT0;
-    std::string frame;
-    for (const std::string& m : msgs) {
-      frame = m;
-      frame.append(kParsePadding, '\0');
-      Alert a;
-      if (!parser.parse(std::string_view(frame.data(), m.size()), meta, kT0, a).ok()) continue;
-      auto keep = [&](std::string_view& v) {
-        if (v.data() == nullptr) return;
-        v = strings.emplace_back(v);
-      };
-      for (std::string_view* v : {&a.message,
-                                  &a.event_kind,
-                                  &a.event_module,
-                                  &a.event_dataset,
-                                  &a.event_action,
-                                  &a.event_category,
-                                  &a.rule_id,
-                                  &a.rule_name,
-                                  &a.rule_category,
-                                  &a.host_name,
-                                  &a.source_ip,
-                                  &a.destination_ip,
-                                  &a.network_transport,
-                                  &a.network_protocol,
-                                  &a.network_community_id,
-                                  &a.user_name,
-                                  &a.observer_vendor,
-                                  &a.observer_product,
-                                  &a.observer_name,
-                                  &a.observer_type,
-                                  &a.syslog.hostname,
-                                  &a.syslog.appname,
-                                  &a.syslog.procid,
-                                  &a.syslog.msgid,
-                                  &a.syslog.structured_data}) {
-        keep(*v);
-      }
-      a.raw = {};
-      a.ingest = IngestMeta{};
-      alerts.push_back(a);
-    }
-  }
-  std::deque<std::string> strings;  // stable addresses
-  std::vector<Alert> alerts;
-};
-
-const ParsedCorpus& parsed_corpus() {
-  static const ParsedCorpus c;
-  return c;
-}
+const bench::ParsedAlerts& parsed_corpus() { return bench::parsed_alerts(kT0); }
 
 std::shared_ptr<const RuleSet> bench_rules() {
   static const auto rules = [] {
@@ -303,7 +247,7 @@ std::shared_ptr<const RuleSet> bench_rules() {
 // Detection of the 20 base rules per alert. The worker runs it right after parsing, while
 // the alert is in cache: cycle over 256 alerts.
 void BM_Detect20Rules(benchmark::State& state) {
-  const ParsedCorpus& c = parsed_corpus();
+  const bench::ParsedAlerts& c = parsed_corpus();
   const auto rules = bench_rules();
   Detector detector(rules);
   AlertFieldSource source(*rules);
@@ -329,7 +273,7 @@ BENCHMARK(BM_Detect20Rules);
 // The whole worker side: detection plus building the correlation updates (group key,
 // hash) for the event_count rule over source.ip.
 void BM_DetectAndBuildUpdates(benchmark::State& state) {
-  const ParsedCorpus& c = parsed_corpus();
+  const bench::ParsedAlerts& c = parsed_corpus();
   const auto rules = bench_rules();
   Detector detector(rules);
   AlertFieldSource source(*rules);

@@ -1,5 +1,8 @@
 #include "bench/tools/alert_corpus.h"
 
+#include "pipeline/core/batch.h"
+#include "pipeline/stages/parse.h"
+
 #include <random>
 
 namespace klaxon::bench {
@@ -87,6 +90,31 @@ std::string octet_counted_stream(const std::vector<std::string>& messages) {
     s += '\n';  // counted inside the frame, as syslog-ng does
   }
   return s;
+}
+
+const ParsedAlerts& parsed_alerts(int64_t received_ns) {
+  static const ParsedAlerts parsed = [received_ns] {
+    ParsedAlerts p;
+    MessageParser parser{ParseOptions{}};
+    IngestMeta meta;
+    meta.received_ns = received_ns;
+    std::string frame;
+    for (const std::string& m : make_alerts({})) {
+      frame = m;
+      frame.append(kParsePadding, '\0');
+      Alert a;
+      if (!parser.parse(std::string_view(frame.data(), m.size()), meta, received_ns, a).ok())
+        continue;
+      for (std::string_view* v : alert_string_fields(a)) {
+        if (v->data() != nullptr) *v = p.strings.emplace_back(*v);
+      }
+      a.raw = {};
+      a.ingest = IngestMeta{};
+      p.alerts.push_back(a);
+    }
+    return p;
+  }();
+  return parsed;
 }
 
 }  // namespace klaxon::bench

@@ -3,7 +3,10 @@
 // configurable share of exact duplicates (the same alert sent again, as flapping sensors do).
 #pragma once
 
+#include "pipeline/core/alert.h"
+
 #include <cstdint>
+#include <deque>
 #include <string>
 #include <vector>
 
@@ -19,5 +22,14 @@ struct CorpusOptions {
 std::vector<std::string> make_alerts(const CorpusOptions& options);
 // The same, octet-counted (RFC 6587) and concatenated: what a syslog-ng syslog() driver sends.
 std::string octet_counted_stream(const std::vector<std::string>& messages);
+
+// The default corpus parsed once by the real MessageParser, every string field copied so the
+// Alert views stay valid (raw and ingest metadata cleared, received at `received_ns`): where
+// benchmarks of the stages after parsing start. Built on first use; read-only after.
+struct ParsedAlerts {
+  std::deque<std::string> strings;  // stable addresses
+  std::vector<Alert> alerts;
+};
+const ParsedAlerts& parsed_alerts(int64_t received_ns);
 
 }  // namespace klaxon::bench

@@ -110,4 +110,41 @@ struct Alert {
   IngestMeta ingest;
 };
 
+// Every string field of an Alert (raw excepted), as pointers to its members, in the stored
+// record's order: appending or reordering one is a new record version (alert_record.cc).
+// Also for code that must copy or clear all of them. A is Alert or const Alert.
+template <typename A>
+auto alert_string_fields(A& a) {
+  return std::array{&a.message,
+                    &a.syslog.hostname,
+                    &a.syslog.appname,
+                    &a.syslog.procid,
+                    &a.syslog.msgid,
+                    &a.syslog.structured_data,
+                    &a.event_kind,
+                    &a.event_module,
+                    &a.event_dataset,
+                    &a.event_action,
+                    &a.event_category,
+                    &a.rule_id,
+                    &a.rule_name,
+                    &a.rule_category,
+                    &a.host_name,
+                    &a.source_ip,
+                    &a.destination_ip,
+                    &a.network_transport,
+                    &a.network_protocol,
+                    &a.network_community_id,
+                    &a.user_name,
+                    &a.observer_vendor,
+                    &a.observer_product,
+                    &a.observer_name,
+                    &a.observer_type,
+                    &a.ingest.peer,
+                    &a.ingest.listener,
+                    &a.ingest.tls_subject,
+                    &a.ingest.tls_fingerprint,
+                    &a.ingest.kafka_topic};
+}
+
 }  // namespace klaxon

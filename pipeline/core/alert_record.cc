@@ -13,41 +13,6 @@ constexpr size_t kFieldsAddedInV2 = 2;
 constexpr size_t kFieldsAddedInV3 = 1;
 enum : uint8_t { kHasTimestamp = 1, kBodyJson = 2, kHasBom = 4 };
 
-// The string fields, in record order. Adding a field means a new record version.
-template <typename A>
-auto string_fields(A& a) {
-  return std::array{&a.message,
-                    &a.syslog.hostname,
-                    &a.syslog.appname,
-                    &a.syslog.procid,
-                    &a.syslog.msgid,
-                    &a.syslog.structured_data,
-                    &a.event_kind,
-                    &a.event_module,
-                    &a.event_dataset,
-                    &a.event_action,
-                    &a.event_category,
-                    &a.rule_id,
-                    &a.rule_name,
-                    &a.rule_category,
-                    &a.host_name,
-                    &a.source_ip,
-                    &a.destination_ip,
-                    &a.network_transport,
-                    &a.network_protocol,
-                    &a.network_community_id,
-                    &a.user_name,
-                    &a.observer_vendor,
-                    &a.observer_product,
-                    &a.observer_name,
-                    &a.observer_type,
-                    &a.ingest.peer,
-                    &a.ingest.listener,
-                    &a.ingest.tls_subject,
-                    &a.ingest.tls_fingerprint,
-                    &a.ingest.kafka_topic};
-}
-
 template <typename T>
 void put(std::string& out, T v) {
   char b[sizeof(T)];
@@ -127,7 +92,7 @@ void append_alert_record(const Alert& a, std::string& out) {
   out.append(a.raw);
   const char* raw_begin = a.raw.data();
   const char* raw_end = raw_begin + a.raw.size();
-  for (const std::string_view* f : string_fields(a)) {
+  for (const std::string_view* f : alert_string_fields(a)) {
     const char* p = f->data();
     if (!f->empty() && p >= raw_begin && p + f->size() <= raw_end) {
       put_varint(out, (static_cast<uint64_t>(f->size()) << 1) | 1);
@@ -173,7 +138,7 @@ bool read_alert_record(std::string_view record, Alert& a) {
   if (!r.ok) return false;
   std::memcpy(a.raw_sha256.data(), sha.data(), 32);
   a.raw = r.bytes(r.varint());
-  auto fields = string_fields(a);
+  auto fields = alert_string_fields(a);
   size_t present = fields.size();
   if (version < 3) present -= kFieldsAddedInV3;
   if (version < 2) present -= kFieldsAddedInV2;
