@@ -418,6 +418,28 @@ int load_checkpoint_args(const Args& a, std::optional<klaxon::Checkpoint>& check
   return 0;
 }
 
+// What verify and export read: the store, and the checkpoint with the key trusted for it.
+struct Evidence {
+  std::optional<klaxon::Checkpoint> checkpoint;
+  std::optional<klaxon::Ed25519Key> key;
+  std::string bad_checkpoint;  // a checkpoint file that did not parse (tampering)
+  std::unique_ptr<klaxon::Store> store;
+
+  // Points VerifyOptions or ExportOptions at the checkpoint, when one was loaded.
+  template <typename Options>
+  void trust(Options& options) const {
+    if (!checkpoint) return;
+    options.checkpoint = &*checkpoint;
+    options.trusted_key = &*key;
+  }
+};
+
+// --checkpoint/--public-key, then the store. Returns 0, or the exit code.
+int open_evidence(const Args& a, Evidence& e) {
+  if (int rc = load_checkpoint_args(a, e.checkpoint, e.key, &e.bad_checkpoint)) return rc;
+  return open_store_or_2(a, e.store);
+}
+
 constexpr const char* kNoCheckpointWarning =
     "no checkpoint given: each chain is recomputed, but a cut tail, a deleted incident or a "
     "chain recomputed without the key cannot be detected (pass --checkpoint and --public-key)";
@@ -427,25 +449,18 @@ int cmd_verify(const Args& a) {
     std::cerr << "klaxonctl: verify needs --data-dir\n";
     return 2;
   }
-  std::optional<klaxon::Checkpoint> checkpoint;
-  std::optional<klaxon::Ed25519Key> key;
-  std::string bad_checkpoint;
-  if (int rc = load_checkpoint_args(a, checkpoint, key, &bad_checkpoint)) return rc;
-  std::unique_ptr<klaxon::Store> store;
-  if (int rc = open_store_or_2(a, store)) return rc;
+  Evidence e;
+  if (int rc = open_evidence(a, e)) return rc;
   klaxon::VerifyOptions options;
-  if (checkpoint) {
-    options.checkpoint = &*checkpoint;
-    options.trusted_key = &*key;
-  }
-  auto report = klaxon::verify_store(*store, options);
+  e.trust(options);
+  auto report = klaxon::verify_store(*e.store, options);
   if (!report) {
     print_error(report.error());
     return 2;
   }
-  if (!bad_checkpoint.empty()) {
+  if (!e.bad_checkpoint.empty()) {
     report->checkpoint_given = true;
-    report->problems.insert(report->problems.begin(), bad_checkpoint);
+    report->problems.insert(report->problems.begin(), e.bad_checkpoint);
   }
   const bool given = !a.checkpoint.empty();
 
@@ -459,14 +474,14 @@ int cmd_verify(const Args& a) {
       w.key("checkpoint");
       klaxon::JsonObjectWriter c(out);
       c.str("file", a.checkpoint);
-      if (checkpoint) {
-        c.num("seq", static_cast<int64_t>(checkpoint->seq));
+      if (e.checkpoint) {
+        c.num("seq", static_cast<int64_t>(e.checkpoint->seq));
         c.key("time");
         out.push_back('"');
-        klaxon::append_rfc3339(checkpoint->time_ns, out);
+        klaxon::append_rfc3339(e.checkpoint->time_ns, out);
         out.push_back('"');
-        c.num("incidents", static_cast<int64_t>(checkpoint->incidents.size()));
-        c.num("alert_next_seq", static_cast<int64_t>(checkpoint->alert_next_seq));
+        c.num("incidents", static_cast<int64_t>(e.checkpoint->incidents.size()));
+        c.num("alert_next_seq", static_cast<int64_t>(e.checkpoint->alert_next_seq));
       }
       c.raw("valid", report->checkpoint_valid ? "true" : "false");
       c.close();
@@ -501,12 +516,12 @@ int cmd_verify(const Args& a) {
               << " events in " << a.data_dir << "\n";
     if (!given) {
       std::cout << "warning: " << kNoCheckpointWarning << "\n";
-    } else if (checkpoint) {
+    } else if (e.checkpoint) {
       std::string time;
-      klaxon::append_rfc3339(checkpoint->time_ns, time);
-      std::cout << "checkpoint " << checkpoint->seq << " of " << time << " ("
-                << checkpoint->incidents.size() << " incidents, alert log below "
-                << checkpoint->alert_next_seq << "): "
+      klaxon::append_rfc3339(e.checkpoint->time_ns, time);
+      std::cout << "checkpoint " << e.checkpoint->seq << " of " << time << " ("
+                << e.checkpoint->incidents.size() << " incidents, alert log below "
+                << e.checkpoint->alert_next_seq << "): "
                 << (report->checkpoint_valid ? "signature verified with " : "NOT verified with ")
                 << a.public_key << "\n";
     }
@@ -534,18 +549,11 @@ int cmd_export(const Args& a) {
   }
   const auto id = parse_id(a.positional[0]);
   if (!id) return 2;
-  std::optional<klaxon::Checkpoint> checkpoint;
-  std::optional<klaxon::Ed25519Key> key;
-  std::string bad_checkpoint;
-  if (int rc = load_checkpoint_args(a, checkpoint, key, &bad_checkpoint)) return rc;
-  std::unique_ptr<klaxon::Store> store;
-  if (int rc = open_store_or_2(a, store)) return rc;
+  Evidence e;
+  if (int rc = open_evidence(a, e)) return rc;
   klaxon::ExportOptions options;
-  if (checkpoint) {
-    options.checkpoint = &*checkpoint;
-    options.trusted_key = &*key;
-  }
-  auto bundle = klaxon::export_incident_evidence(*store, *id, options);
+  e.trust(options);
+  auto bundle = klaxon::export_incident_evidence(*e.store, *id, options);
   if (!bundle) {
     print_error(bundle.error());
     return bundle.error().code == klaxon::ErrorCode::kNotFound ? 1 : 2;
@@ -567,10 +575,10 @@ int cmd_export(const Args& a) {
               << " does not verify; see chain.first_break\n";
     rc = 1;
   }
-  if (!bad_checkpoint.empty()) {
-    std::cerr << "klaxonctl: " << bad_checkpoint << "\n";
+  if (!e.bad_checkpoint.empty()) {
+    std::cerr << "klaxonctl: " << e.bad_checkpoint << "\n";
     rc = 1;
-  } else if (checkpoint && !bundle->checkpoint_verified) {
+  } else if (e.checkpoint && !bundle->checkpoint_verified) {
     std::cerr << "klaxonctl: the checkpoint does not verify under " << a.public_key << "\n";
     rc = 1;
   }
