@@ -343,12 +343,18 @@ TEST(Incidents, KlaxonctlReplayPrintsTheIncidentsRecordedAlertsWouldRaise) {
   for (int i = 0; i < 6; ++i)
     lines += alert_line("srv" + std::to_string(i), 2001219, "203.0.113.9", i);
   lines += alert_line("srv0", 2001219, "203.0.113.9", 7);  // a repeat: no new incident
+  // Bad input in a recording: dead-lettered and counted, the replay goes on.
+  lines += "<35>1 2026-11-23T08:00:09Z srv0 suricata - - - {\"event_type\":\"alert\",\n";
+  lines += "<35>1 2026-11-23T08:00:09Z srv0 app - - - \xEF\xBB\xBF\xFF\xFE not utf-8\n";
   test::write_file(dir.path() + "/alerts.log", lines);
   const std::string cmd = test::klaxonctl_path() + " replay " + dir.path() +
                           "/alerts.log --config " + dir.path() + "/klaxon.yaml --out " +
                           dir.path() + "/scratch";
   std::string out;
-  ASSERT_EQ(test::run_shell(cmd + " 2>/dev/null", &out), 0) << out;
+  ASSERT_EQ(test::run_shell(cmd + " 2>" + dir.path() + "/replay.err", &out), 0) << out;
+  const std::string summary = test::read_file(dir.path() + "/replay.err");
+  EXPECT_NE(summary.find("replayed 9 lines: 7 alerts, 2 rejected, 7 incidents"), std::string::npos)
+      << summary;
   simdjson::dom::parser parser;
   size_t incidents = 0, correlation = 0;
   for (size_t pos = 0; pos < out.size();) {
