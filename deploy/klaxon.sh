@@ -12,10 +12,10 @@ jobs="${KLAXON_JOBS:-2}"   # 2 cores: two compile jobs, not more
 
 build_pkgs=(g++ cmake ninja-build pkg-config ccache libboost-dev libboost-program-options-dev
   libsimdjson-dev librdkafka-dev librocksdb-dev libssl-dev prometheus-cpp-dev libyaml-cpp-dev libzstd-dev
-  libsystemd-dev libgtest-dev libgmock-dev libbenchmark-dev libxxhash-dev)
+  libsystemd-dev libgtest-dev libgmock-dev libbenchmark-dev libxxhash-dev libc-ares-dev)
 # Real peers the tests talk to: syslog-ng and logger as syslog clients, promtool for the
 # metrics lint, openssl s_client for TLS, kcat as an independent Kafka producer.
-test_pkgs=(syslog-ng-core bsdutils prometheus openssl procps kcat)
+test_pkgs=(syslog-ng-core bsdutils prometheus openssl procps kcat dnsmasq-base)
 # libFuzzer: clang and its runtime libraries (tests/fuzz/).
 fuzz_pkgs=(clang libclang-rt-14-dev)
 
