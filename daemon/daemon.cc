@@ -1,6 +1,7 @@
 #include "daemon/daemon.h"
 
 #include "daemon/http_server.h"
+#include "daemon/watchdog.h"
 #include "pipeline/core/alert_record.h"
 #include "pipeline/core/clock.h"
 #include "pipeline/core/log.h"
@@ -445,6 +446,8 @@ int run_daemon(Config config, const std::string& config_path) {
 
   if (checkpointer) checkpointer->start();
   sd_notify(0, "READY=1");
+  auto watchdog = start_pipeline_watchdog(io, parse_queue, persist_queue, incident_queue,
+                                          correlate.get(), metrics);  // when WatchdogSec= is set
   log_event(LogLevel::kInfo, "daemon", "ready",
             {{"version", KLAXON_VERSION}, {"config", config.source_name}});
   io.run();

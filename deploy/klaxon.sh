@@ -15,7 +15,7 @@ build_pkgs=(g++ cmake ninja-build pkg-config ccache libboost-dev libboost-progra
   libsystemd-dev libgtest-dev libgmock-dev libbenchmark-dev libxxhash-dev libc-ares-dev)
 # Real peers the tests talk to: syslog-ng and logger as syslog clients, promtool for the
 # metrics lint, openssl s_client for TLS, kcat as an independent Kafka producer.
-test_pkgs=(syslog-ng-core bsdutils prometheus openssl procps kcat dnsmasq-base)
+test_pkgs=(syslog-ng-core bsdutils prometheus openssl procps kcat systemd dnsmasq-base)
 # libFuzzer: clang and its runtime libraries (tests/fuzz/).
 fuzz_pkgs=(clang libclang-rt-14-dev)
 

@@ -113,21 +113,42 @@ std::string rfc5424(const std::string& msg) {
   return std::to_string(m.size()) + " " + m;
 }
 
-void run_syslog_ng(const TempDir& dir, uint16_t port, const std::string& tls_options, int n) {
+// The configuration is the documented recipe, deploy/recipes/syslog-ng-tls.conf, with only
+// the host, port, certificate paths, disk-buffer directory and source swapped for the test's:
+// what the recipe says is what runs.
+void run_syslog_ng(const TempDir& dir, uint16_t port, const Pki& pki, bool client_cert, int n) {
   std::string lines;
   for (int i = 0; i < n; ++i) lines += "tls-message " + std::to_string(i) + "\n";
   test::write_file(dir.path() + "/in.log", lines);
-  test::write_file(
-      dir.path() + "/syslog-ng.conf",
-      "@version: 3.38\n"
-      "options { use-dns(no); dns-cache(no); keep-hostname(yes); stats-freq(0); };\n"
-      "source s_in { file(\"" +
-          dir.path() +
-          "/in.log\" follow-freq(0.1) flags(no-parse) program-override(\"tlsapp\")); };\n"
-          "destination d_tls { syslog(\"127.0.0.1\" port(" +
-          std::to_string(port) + ") transport(\"tls\") tls(" + tls_options +
-          " peer-verify(required-trusted))); };\n"
-          "log { source(s_in); destination(d_tls); };\n");
+  const std::string recipe = std::string(KLAXON_SOURCE_DIR) + "/deploy/recipes/syslog-ng-tls.conf";
+  std::string conf = test::read_file(recipe);
+  auto swap = [&](const std::string& from, const std::string& to) {
+    const size_t at = conf.find(from);
+    if (at == std::string::npos) {
+      ADD_FAILURE() << recipe << " no longer contains " << from;
+      return;
+    }
+    conf.replace(at, from.size(), to);
+  };
+  swap("\"klaxon.example.org\"", "\"127.0.0.1\"");
+  swap("port(6514)", "port(" + std::to_string(port) + ")");
+  swap("/etc/syslog-ng/klaxon/ca.pem", pki.crt("ca"));
+  if (client_cert) {
+    swap("/etc/syslog-ng/klaxon/client.pem", pki.crt("client"));
+    swap("/etc/syslog-ng/klaxon/client.key", pki.key("client"));
+  } else {
+    for (const std::string option : {"cert-file(", "key-file("}) {
+      const size_t at = conf.find(option);
+      if (at == std::string::npos) continue;
+      const size_t begin = conf.rfind('\n', at) + 1;
+      conf.erase(begin, conf.find('\n', at) + 1 - begin);
+    }
+  }
+  swap("dir(\"/var/lib/syslog-ng\")", "dir(\"" + dir.path() + "\")");
+  swap("source s_local { system(); internal(); };",
+       "source s_local { file(\"" + dir.path() +
+           "/in.log\" follow-freq(0.1) flags(no-parse) program-override(\"tlsapp\")); };");
+  test::write_file(dir.path() + "/syslog-ng.conf", conf);
 }
 
 TEST(TlsIntegration, SyslogNgWithClientCertificateUnderMutualTls) {
@@ -139,10 +160,7 @@ TEST(TlsIntegration, SyslogNgWithClientCertificateUnderMutualTls) {
   Daemon d(dir, tls_source(port, pki, "required", "[\"*.example.org\"]"));
   d.start();
   constexpr int kN = 100;
-  run_syslog_ng(dir, port,
-                "ca-file(\"" + pki.crt("ca") + "\") cert-file(\"" + pki.crt("client") +
-                    "\") key-file(\"" + pki.key("client") + "\")",
-                kN);
+  run_syslog_ng(dir, port, pki, /*client_cert=*/true, kN);
   test::Process sng(
       {"syslog-ng", "-F", "--no-caps", "-f", dir.path() + "/syslog-ng.conf",
        "--persist-file=" + dir.path() + "/sng.persist", "--pidfile=" + dir.path() + "/sng.pid",
@@ -172,7 +190,7 @@ TEST(TlsIntegration, SyslogNgWithoutClientCertificate) {
   const uint16_t port = test::free_tcp_port();
   Daemon d(dir, tls_source(port, pki, "none"));
   d.start();
-  run_syslog_ng(dir, port, "ca-file(\"" + pki.crt("ca") + "\")", 50);
+  run_syslog_ng(dir, port, pki, /*client_cert=*/false, 50);
   test::Process sng(
       {"syslog-ng", "-F", "--no-caps", "-f", dir.path() + "/syslog-ng.conf",
        "--persist-file=" + dir.path() + "/sng.persist", "--pidfile=" + dir.path() + "/sng.pid",
