@@ -1,6 +1,7 @@
 // klaxonctl: the command line over a data directory (and, later, the HTTP API).
 //
-//   klaxonctl parse [--timezone +00:00] [--no-json-body]   stdin lines -> alert JSON lines
+//   klaxonctl parse [--format F] [--timezone +00:00] [--no-json-body]
+//                                                 stdin lines -> alert JSON lines
 //   klaxonctl alerts --data-dir DIR [--from SEQ] [--limit N]
 //   klaxonctl dead-letters --data-dir DIR [--limit N]
 //   klaxonctl incidents list --data-dir DIR [--status S] [--limit N]   incident JSON lines
@@ -53,7 +54,9 @@ namespace {
 
 int usage(int code) {
   (code == 0 ? std::cout : std::cerr)
-      << "usage: klaxonctl parse [--timezone +HH:MM] [--no-json-body]\n"
+      << "usage: klaxonctl parse [--format F] [--timezone +HH:MM] [--no-json-body]\n"
+         "         F: auto (default), syslog, json, cef, leef, suricata, wazuh, falco, zeek,\n"
+         "            alertmanager, beats, generic\n"
          "       klaxonctl alerts --data-dir DIR [--from SEQ] [--limit N]\n"
          "       klaxonctl dead-letters --data-dir DIR [--limit N]\n"
          "       klaxonctl incidents list --data-dir DIR [--status S] [--limit N]\n"
@@ -75,6 +78,7 @@ struct Args {
   uint64_t limit = UINT64_MAX;
   int32_t tz = 0;
   bool json_body = true;
+  klaxon::InputFormat format = klaxon::InputFormat::kAuto;
   bool ok = true;
   std::string out, key, checkpoint, public_key, status, config;
   bool json = false;
@@ -102,7 +106,13 @@ Args parse_args(int argc, char** argv, int start) {
         a.limit = std::stoull(next());
       else if (k == "--no-json-body")
         a.json_body = false;
-      else if (k == "--out")
+      else if (k == "--format") {
+        const std::string f = next();
+        if (!klaxon::input_format_from_name(f, &a.format)) {
+          std::cerr << "klaxonctl: unknown --format " << f << "\n";
+          a.ok = false;
+        }
+      } else if (k == "--out")
         a.out = next();
       else if (k == "--key")
         a.key = next();
@@ -150,6 +160,7 @@ int cmd_parse(const Args& a) {
   klaxon::IngestMeta meta;
   meta.transport = klaxon::Transport::kStdin;
   meta.listener = "stdin";
+  meta.format = a.format;
   while (std::getline(std::cin, line)) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
     padded.assign(line);
@@ -157,10 +168,13 @@ int cmd_parse(const Args& a) {
     const std::string_view frame(padded.data(), line.size());
     meta.received_ns = klaxon::wall_ns();
     out.clear();
-    const klaxon::ParseStatus s = parser.parse(frame, meta, meta.received_ns, alert);
-    if (s.ok()) {
-      klaxon::append_alert_json(alert, out);
-    } else {
+    // One line may hold several alerts (an Alertmanager webhook): one output line each.
+    const klaxon::ParseStatus s =
+        parser.parse(frame, meta, meta.received_ns, alert, [&](klaxon::Alert& parsed) {
+          if (!out.empty()) out.push_back('\n');
+          klaxon::append_alert_json(parsed, out);
+        });
+    if (!s.ok()) {
       ++failures;
       klaxon::JsonObjectWriter w(out);
       w.key("error");

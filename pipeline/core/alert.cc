@@ -143,8 +143,31 @@ const char* reject_reason_name(RejectReason r) {
       return "json";
     case RejectReason::kQueueFull:
       return "queue_full";
+    case RejectReason::kFormat:
+      return "format";
   }
   return "unknown";
+}
+
+namespace {
+constexpr const char* kInputFormatNames[kInputFormatCount] = {
+    "auto",  "syslog", "json", "cef",          "leef",  "suricata",
+    "wazuh", "falco",  "zeek", "alertmanager", "beats", "generic"};
+}  // namespace
+
+const char* input_format_name(InputFormat f) {
+  const auto i = static_cast<size_t>(f);
+  return i < static_cast<size_t>(kInputFormatCount) ? kInputFormatNames[i] : "unknown";
+}
+
+bool input_format_from_name(std::string_view name, InputFormat* out) {
+  for (int i = 0; i < kInputFormatCount; ++i) {
+    if (name == kInputFormatNames[i]) {
+      *out = static_cast<InputFormat>(i);
+      return true;
+    }
+  }
+  return false;
 }
 
 }  // namespace klaxon

@@ -30,6 +30,31 @@ const char* transport_name(Transport t);
 enum class SyslogFormat : uint8_t { kNone, kRfc5424, kRfc3164 };
 const char* syslog_format_name(SyslogFormat f);
 
+// What a listener (or Kafka topic) says its messages are. kAuto detects per message: an
+// optional syslog envelope, then a body that is CEF ("CEF:"), LEEF ("LEEF:"), JSON ("{", its
+// dialect recognised by its keys) or free text. An explicit format still accepts a syslog
+// envelope in front (CEF over syslog is the usual case) but rejects a body that is not in it.
+// The JSON dialects (kSuricata ... kGeneric) name the mapping to use; kJson picks one by keys.
+// In the stored record this is the format that was *detected* (never kAuto).
+enum class InputFormat : uint8_t {
+  kAuto = 0,
+  kSyslog,  // syslog envelope, body kept as text (no JSON/CEF/LEEF parsing)
+  kJson,
+  kCef,
+  kLeef,
+  kSuricata,
+  kWazuh,
+  kFalco,
+  kZeek,
+  kAlertmanager,
+  kBeats,   // Elastic Beats / ECS events (Filebeat, Winlogbeat, Elastic Agent)
+  kGeneric  // any other JSON: common key names plus the configured field paths
+};
+inline constexpr int kInputFormatCount = 12;
+const char* input_format_name(InputFormat f);
+// "auto", "syslog", "json", "cef", ... (the names above, lower case); false when unknown.
+bool input_format_from_name(std::string_view name, InputFormat* out);
+
 // Why a message was rejected. A bounded set: it is a metric label.
 enum class RejectReason : uint8_t {
   kNone = 0,
@@ -41,8 +66,9 @@ enum class RejectReason : uint8_t {
   kInvalidUtf8,  // bytes that must be UTF-8 are not (RFC 5424 MSG after a BOM)
   kJson,         // body starts like JSON but is not valid JSON
   kQueueFull,    // dropped for backpressure (UDP only; TCP pauses instead)
+  kFormat,       // the body is not in the listener's format, or is malformed CEF/LEEF
 };
-inline constexpr int kRejectReasonCount = 9;
+inline constexpr int kRejectReasonCount = 10;
 const char* reject_reason_name(RejectReason r);
 
 // Outcome of one parse step. Not a Result<T>: parse failures are the common case under a
@@ -71,7 +97,17 @@ struct IngestMeta {
   std::string_view kafka_topic;
   int32_t kafka_partition = -1;
   int64_t kafka_offset = -1;
+  // The listener's (or topic's) configured format; not stored (Alert::format is).
+  InputFormat format = InputFormat::kAuto;
 };
+
+// A key/value the source carried that has no ECS field of its own (CEF custom strings named
+// by their label, LEEF attributes, Alertmanager labels and annotations, Falco output fields).
+// Rendered as ECS `labels`.
+struct AlertLabel {
+  std::string_view key, value;
+};
+inline constexpr size_t kMaxAlertLabels = 24;
 
 struct SyslogFields {
   SyslogFormat format = SyslogFormat::kNone;
@@ -102,7 +138,28 @@ struct Alert {
   std::string_view network_transport, network_protocol, network_community_id;
   std::string_view user_name;
   std::string_view observer_vendor, observer_product, observer_name, observer_type;
+  // Further observables (issue 4): they feed dedupe keys, correlation and enrichment.
+  std::string_view file_name, file_path, file_hash_md5, file_hash_sha1, file_hash_sha256;
+  std::string_view url_original, url_domain;
+  std::string_view process_name, process_command_line;
   bool body_is_json = false;
+  // The body format that was detected (kSyslog for free text after a syslog envelope).
+  InputFormat format = InputFormat::kSyslog;
+  // labels[0, label_count); labels past kMaxAlertLabels are counted in labels_dropped.
+  std::array<AlertLabel, kMaxAlertLabels> labels{};
+  uint8_t label_count = 0;
+  uint16_t labels_dropped = 0;
+  // Keeps the first value of a key (a repeated key is ignored). False when full or repeated.
+  bool add_label(std::string_view key, std::string_view value) {
+    for (size_t i = 0; i < label_count; ++i)
+      if (labels[i].key == key) return false;
+    if (label_count == kMaxAlertLabels) {
+      ++labels_dropped;
+      return false;
+    }
+    labels[label_count++] = AlertLabel{key, value};
+    return true;
+  }
 
   // The bytes exactly as received (after framing) and their SHA-256.
   std::string_view raw;
@@ -144,7 +201,16 @@ auto alert_string_fields(A& a) {
                     &a.ingest.listener,
                     &a.ingest.tls_subject,
                     &a.ingest.tls_fingerprint,
-                    &a.ingest.kafka_topic};
+                    &a.ingest.kafka_topic,
+                    &a.file_name,
+                    &a.file_path,
+                    &a.file_hash_md5,
+                    &a.file_hash_sha1,
+                    &a.file_hash_sha256,
+                    &a.url_original,
+                    &a.url_domain,
+                    &a.process_name,
+                    &a.process_command_line};
 }
 
 }  // namespace klaxon

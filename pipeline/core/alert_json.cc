@@ -112,6 +112,45 @@ void append_alert_json(const Alert& a, std::string& out) {
     u.str("name", a.user_name);
     u.close();
   }
+  if (!a.file_name.empty() || !a.file_path.empty() || !a.file_hash_md5.empty() ||
+      !a.file_hash_sha1.empty() || !a.file_hash_sha256.empty()) {
+    root.key("file");
+    JsonObjectWriter f(out);
+    f.str_if("name", a.file_name);
+    f.str_if("path", a.file_path);
+    if (!a.file_hash_md5.empty() || !a.file_hash_sha1.empty() || !a.file_hash_sha256.empty()) {
+      f.key("hash");
+      JsonObjectWriter h(out);
+      h.str_if("md5", a.file_hash_md5);
+      h.str_if("sha1", a.file_hash_sha1);
+      h.str_if("sha256", a.file_hash_sha256);
+      h.close();
+    }
+    f.close();
+  }
+  if (!a.url_original.empty() || !a.url_domain.empty()) {
+    root.key("url");
+    JsonObjectWriter u(out);
+    u.str_if("original", a.url_original);
+    u.str_if("domain", a.url_domain);
+    u.close();
+  }
+  if (!a.process_name.empty() || !a.process_command_line.empty()) {
+    root.key("process");
+    JsonObjectWriter p(out);
+    p.str_if("name", a.process_name);
+    p.str_if("command_line", a.process_command_line);
+    p.close();
+  }
+  if (a.label_count > 0) {
+    root.key("labels");
+    JsonObjectWriter l(out);
+    for (size_t i = 0; i < a.label_count; ++i) {
+      l.key_escaped(a.labels[i].key);  // keys come from the message
+      append_json_string(out, a.labels[i].value);
+    }
+    l.close();
+  }
   if (!a.observer_product.empty() || !a.observer_name.empty()) {
     root.key("observer");
     JsonObjectWriter o(out);
@@ -154,7 +193,10 @@ void append_alert_json(const Alert& a, std::string& out) {
     JsonObjectWriter k(out);
     k.str("severity", severity_name(a.severity));
     k.str("format", syslog_format_name(a.syslog.format));
-    if (a.body_is_json) k.str("body", "json");
+    // The body's format when it was not free text: "json", "cef", "suricata", ...
+    if (a.format != InputFormat::kSyslog && a.format != InputFormat::kAuto)
+      k.str("body", input_format_name(a.format));
+    if (a.labels_dropped > 0) k.num("labels_dropped", a.labels_dropped);
     if (!a.has_timestamp) k.str("timestamp_source", "received");
     k.key("ingest");
     JsonObjectWriter in(out);

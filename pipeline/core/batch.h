@@ -59,7 +59,8 @@ struct RawBatch {
   Transport transport = Transport::kTcp;
   std::string peer;
   std::string listener;
-  std::string tls_subject;  // client certificate of a TLS connection, if any
+  InputFormat format = InputFormat::kAuto;  // the listener's (or topic's) configured format
+  std::string tls_subject;                  // client certificate of a TLS connection, if any
   std::string tls_fingerprint;
   int64_t received_ns = 0;
   int64_t enqueued_ns = 0;  // monotonic, for queue-wait and latency metrics

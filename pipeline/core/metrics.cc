@@ -203,6 +203,15 @@ PipelineMetrics::PipelineMetrics(prometheus::Registry& registry) {
                        .Help("Alerts matching a Sigma base rule (one per rule matched)")
                        .Register(registry)
                        .Add({});
+  auto& ops = BuildCounter()
+                  .Name("klaxon_incident_operations_total")
+                  .Help(
+                      "Changes to incidents from outside the alert stream (enrichment, API), "
+                      "by result")
+                  .Register(registry);
+  incident_ops_applied = &ops.Add({{"result", "applied"}});
+  incident_ops_not_active = &ops.Add({{"result", "not_active"}});
+  incident_ops_queue_full = &ops.Add({{"result", "queue_full"}});
   sigma_firings = &BuildCounter()
                        .Name("klaxon_sigma_correlation_firings_total")
                        .Help("Sigma correlation rules whose condition was met")

@@ -75,6 +75,10 @@ struct PipelineMetrics {
   prometheus::Histogram* incident_latency_seconds = nullptr;  // alert enqueued -> event durable
   prometheus::Counter* sigma_matches = nullptr;               // base-rule matches (parse workers)
   prometheus::Counter* sigma_firings = nullptr;               // correlation-rule firings (shards)
+  // Changes to incidents from outside the alert stream (correlate.h IncidentOp), by result.
+  prometheus::Counter* incident_ops_applied = nullptr;
+  prometheus::Counter* incident_ops_not_active = nullptr;  // the incident left memory first
+  prometheus::Counter* incident_ops_queue_full = nullptr;
 };
 
 }  // namespace klaxon

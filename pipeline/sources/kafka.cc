@@ -287,6 +287,8 @@ void KafkaSource::run() {
           b = std::make_unique<RawBatch>();
           b->transport = Transport::kKafka;
           b->listener = options_.name;
+          const auto f = options_.topic_formats.find(topic);
+          b->format = f != options_.topic_formats.end() ? f->second : options_.format;
           b->kafka_topic = topic;
           b->kafka_partition = m->partition;
         }

@@ -41,6 +41,9 @@ struct KafkaOptions {
   std::string name = "kafka";
   std::string brokers;
   std::vector<std::string> topics;
+  // What the messages are (alert.h InputFormat); per topic where `topic_formats` names it.
+  InputFormat format = InputFormat::kAuto;
+  std::map<std::string, InputFormat> topic_formats;
   std::string group_id = "klaxon";
   // Passed to librdkafka as they are (security.protocol, sasl.*, ssl.*, ...).
   std::map<std::string, std::string> properties;

@@ -234,6 +234,7 @@ class SyslogStreamSession : public StreamSession,
       pending_->transport = transport;
       pending_->peer = peer_;
       pending_->listener = source_.options_.name;
+      pending_->format = source_.options_.format;
       pending_->tls_subject = tls_subject_;
       pending_->tls_fingerprint = tls_fingerprint_;
     }

@@ -33,6 +33,7 @@ namespace klaxon {
 
 struct SyslogTcpOptions {
   std::string name = "syslog_tcp";
+  InputFormat format = InputFormat::kAuto;  // what the messages are (alert.h)
   std::string address = "0.0.0.0";
   uint16_t port = 5514;
   FramerOptions framer;

@@ -67,6 +67,7 @@ void SyslogUdpSource::drain() {
   auto batch = std::make_unique<RawBatch>();
   batch->transport = Transport::kUdp;
   batch->listener = options_.name;
+  batch->format = options_.format;
   udp::endpoint from;
   std::string last_peer;
   size_t bytes = 0;
@@ -80,6 +81,7 @@ void SyslogUdpSource::drain() {
     batch = std::make_unique<RawBatch>();
     batch->transport = Transport::kUdp;
     batch->listener = options_.name;
+    batch->format = options_.format;
   };
   for (size_t i = 0; i < options_.max_batch; ++i) {
     boost::system::error_code ec;

@@ -24,6 +24,7 @@ namespace klaxon {
 
 struct SyslogUdpOptions {
   std::string name = "syslog_udp";
+  InputFormat format = InputFormat::kAuto;  // what the messages are (alert.h)
   std::string address = "0.0.0.0";
   uint16_t port = 5514;
   size_t max_message_size = 64 * 1024;

@@ -156,7 +156,7 @@ uint64_t observable_hash(ObservableKind kind, std::string_view value) {
 
 struct CorrelateStage::Shard {
   Shard(const CorrelateOptions& o, size_t queue_capacity)
-      : queue(queue_capacity), dedupe(o.dedupe) {
+      : queue(queue_capacity), ops(4096), dedupe(o.dedupe) {
     if (o.rules) correlator = std::make_unique<sigma::Correlator>(o.rules, o.sigma);
   }
 
@@ -164,6 +164,7 @@ struct CorrelateStage::Shard {
   std::vector<sigma::Firing> firings;
   uint64_t n_firings = 0;
   BoundedQueue<CorrelationBatch> queue;
+  BoundedQueue<IncidentOp> ops;  // IncidentOps for this shard's incidents
   DedupeTable dedupe;
   std::unordered_map<uint64_t, std::unique_ptr<ActiveIncident>> groups;
   std::vector<ActiveIncident*> touched;
@@ -179,6 +180,7 @@ struct CorrelateStage::Shard {
   std::thread thread;
   // Counters for the current batch, added to the metrics once per batch.
   uint64_t n_new = 0, n_linked = 0, n_dup = 0, n_replayed = 0, n_events = 0;
+  uint64_t n_ops = 0, n_ops_not_active = 0;
   int64_t reported_entries = 0, reported_active = 0;
   uint64_t reported_cap_evicted = 0;
 };
@@ -275,14 +277,14 @@ void CorrelateStage::start() {
       const CorrelateOptions& o = *options_;
       std::unique_ptr<IncidentCommit> commit;
 
-      auto emit = [&](ActiveIncident& ai, IncidentEventType type, int64_t time_ns,
-                      std::string data) {
+      auto emit = [&](ActiveIncident& ai, IncidentEventType type, int64_t time_ns, std::string data,
+                      std::string actor = "correlate") {
         IncidentEvent e;
         e.incident = ai.state.id;
         e.seq = ai.state.next_event_seq++;
         e.type = type;
         e.time_ns = time_ns;
-        e.actor = "correlate";
+        e.actor = std::move(actor);
         e.data = std::move(data);
         e.prev_hash = ai.state.head_hash;
         std::string value = seal_incident_event(e);
@@ -438,6 +440,7 @@ void CorrelateStage::start() {
         slot->last_linked_event_ns = it.time_ns;
         touch(*slot);
         ++s->n_new;
+        if (created_hook_) created_hook_(slot->state);
       };
 
       // A Sigma correlation rule fired: the (rule, group key) has an incident of its own, joined
@@ -516,14 +519,29 @@ void CorrelateStage::start() {
         slot->pending_last_seen_ns = slot->last_linked_event_ns = f.time_ns;
         touch(*slot);
         ++s->n_new;
+        if (created_hook_) created_hook_(slot->state);
+      };
+      // An outside change: an event on the incident's chain, if this shard still holds it.
+      auto apply_op = [&](IncidentOp& op) {
+        auto g = s->groups.find(op.group_hash);
+        if (g == s->groups.end() || !g->second || !(g->second->state.id == op.incident)) {
+          ++s->n_ops_not_active;
+          return;
+        }
+        ActiveIncident& ai = *g->second;
+        flush_linked(ai, op.time_ns);  // the chain keeps the order things happened in
+        emit(ai, op.type, op.time_ns, std::move(op.data), std::move(op.actor));
+        touch(ai);
+        ++s->n_ops;
       };
 
       for (;;) {
         auto batch = s->queue.pop_wait(std::chrono::milliseconds(50));
-        if (!batch) {
+        if (!batch && s->ops.size() == 0) {
           if (stopping_.load() && s->queue.size() == 0) break;
           continue;
         }
+        if (!batch) batch = std::make_unique<CorrelationBatch>();  // operations only
         commit = std::make_unique<IncidentCommit>();
         commit->shard = s->index;
         commit->oldest_enqueued_ns = batch->enqueued_ns;
@@ -592,6 +610,12 @@ void CorrelateStage::start() {
           if (s->max_time_ns != std::numeric_limits<int64_t>::min())
             s->correlator->expire(s->max_time_ns - o.allowed_lateness_ns, 4096);
         }
+        // Outside changes, after the alerts that came before them (bounded per round).
+        for (int n = 0; n < 1024; ++n) {
+          auto op = s->ops.try_pop();
+          if (!op) break;
+          apply_op(*op);
+        }
         // A state must land with the events it heads. Linked alerts and repeats alone wait
         // for the flush below (at most a second, or 1,000 alerts): one alert_linked event and
         // one state write per incident per flush, not per batch.
@@ -648,6 +672,9 @@ void CorrelateStage::start() {
         metrics_.correlate_replayed->Increment(static_cast<double>(s->n_replayed));
         metrics_.incident_events->Increment(static_cast<double>(s->n_events));
         metrics_.sigma_firings->Increment(static_cast<double>(s->n_firings));
+        metrics_.incident_ops_applied->Increment(static_cast<double>(s->n_ops));
+        metrics_.incident_ops_not_active->Increment(static_cast<double>(s->n_ops_not_active));
+        s->n_ops = s->n_ops_not_active = 0;
         s->n_firings = 0;
         s->n_new = s->n_linked = s->n_dup = s->n_replayed = s->n_events = 0;
         // Gauges shared by the shards move by each shard's change.
@@ -664,9 +691,12 @@ void CorrelateStage::start() {
         s->reported_cap_evicted = cap_evicted;
         while (!out_.try_push(commit)) std::this_thread::sleep_for(std::chrono::microseconds(200));
       }
-      // Shutdown: duplicates counted since the last event are written too.
+      // Shutdown: duplicates counted since the last event are written too, and the outside
+      // changes still queued.
       commit = std::make_unique<IncidentCommit>();
       commit->shard = s->index;
+      while (auto op = s->ops.try_pop()) apply_op(*op);
+      s->touched.clear();
       for (auto& [group, ai] : s->groups) {
         flush_linked(*ai, ai->state.last_seen_ns);
         if (ai->dirty) write_state(*ai);
@@ -678,6 +708,14 @@ void CorrelateStage::start() {
       while (!out_.try_push(commit)) std::this_thread::sleep_for(std::chrono::microseconds(200));
     });
   }
+}
+
+bool CorrelateStage::apply(IncidentOp op) {
+  auto p = std::make_unique<IncidentOp>(std::move(op));
+  Shard& s = *shards_[shard_of(p->group_hash)];
+  if (s.ops.try_push(p)) return true;
+  metrics_.incident_ops_queue_full->Increment();
+  return false;
 }
 
 size_t CorrelateStage::queued() const {

@@ -50,6 +50,7 @@
 
 #include <array>
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <thread>
 #include <unordered_map>
@@ -79,6 +80,22 @@ struct CorrelateOptions {
   // host.name (falling back to the syslog hostname), rule.id, rule.name.
   static FingerprintKey default_group_key();
 };
+
+// A change to an incident from outside the alert stream (an enrichment result; the API's
+// acknowledgement, note or resolution). The shard that owns the incident's group applies it
+// as an event on the incident's hash chain: that shard is the chain's only writer.
+struct IncidentOp {
+  IncidentId incident;
+  uint64_t group_hash = 0;  // Incident::group_hash: routes to the owning shard
+  IncidentEventType type = IncidentEventType::kEnriched;
+  std::string actor;  // "enrich", "user:alice"
+  std::string data;   // the event's JSON object
+  int64_t time_ns = 0;
+};
+
+// Called on a shard thread right after an incident is created (enrichment requests start
+// here). Must not block.
+using IncidentCreatedHook = std::function<void(const Incident&)>;
 
 // Fills a CorrelationBatch from alerts: one per thread (it holds the Sigma detector's
 // scratch).
@@ -115,7 +132,13 @@ class CorrelateStage {
   // The first alert sequence some shard has not covered: replay the log from here.
   uint64_t replay_from() const;
 
+  // Before start().
+  void set_created_hook(IncidentCreatedHook hook) { created_hook_ = std::move(hook); }
   void start();
+  // Any thread; never blocks. Applied within about 50 ms by the owning shard, or counted and
+  // dropped: when that shard's operation queue is full, or when the incident is no longer
+  // held in memory (closed, or its group window passed).
+  bool apply(IncidentOp op);
   // Writer thread (or the start-up replay): items stamped with their sequences, in sequence
   // order across calls. Blocks while a shard queue is full.
   void submit(std::unique_ptr<CorrelationBatch> batch);
@@ -135,6 +158,7 @@ class CorrelateStage {
   BoundedQueue<IncidentCommit>& out_;
   PipelineMetrics& metrics_;
   std::vector<std::unique_ptr<Shard>> shards_;
+  IncidentCreatedHook created_hook_;
   std::atomic<bool> stopping_{false};
 };
 

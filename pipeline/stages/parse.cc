@@ -2,6 +2,7 @@
 
 #include "pipeline/core/alert_record.h"
 #include "pipeline/core/clock.h"
+#include "pipeline/stages/cef.h"
 
 #include <chrono>
 #include <cstring>
@@ -19,19 +20,61 @@ std::string_view json_body_of(std::string_view msg) {
   return msg;
 }
 
+bool is_json_dialect(InputFormat f) {
+  return f == InputFormat::kJson || f >= InputFormat::kSuricata;
+}
+
+// What a body looks like: JSON, CEF, LEEF or free text (kSyslog).
+InputFormat sniff_body(std::string_view body) {
+  if (!body.empty() && body.front() == '{') return InputFormat::kJson;
+  if (body.substr(0, 4) == "CEF:") return InputFormat::kCef;
+  if (body.substr(0, 5) == "LEEF:") return InputFormat::kLeef;
+  return InputFormat::kSyslog;
+}
+
+// RFC 3164 reads "CEF:0|..." after the hostname as the TAG "CEF" and the MSG "0|...": the body
+// really starts at the tag. Same for LEEF. Returns the body from the tag on, or empty.
+std::string_view kv_body_behind_tag(const Alert& a, std::string_view frame) {
+  const std::string_view tag = a.syslog.appname;
+  if (a.syslog.format != SyslogFormat::kRfc3164 || !a.syslog.procid.empty()) return {};
+  if (tag != "CEF" && tag != "LEEF") return {};
+  const char* end = frame.data() + frame.size();
+  if (tag.data() < frame.data() || tag.data() >= end) return {};
+  std::string_view body(tag.data(), static_cast<size_t>(end - tag.data()));
+  return sniff_body(body) == InputFormat::kSyslog ? std::string_view{} : body;
+}
+
+// A CEF or LEEF record behind free text ("fw01 CEF:0|...": a sender that wrote a host but
+// no timestamp). Only a word boundary, the tag, a version digit and a `|` count.
+std::string_view kv_body_inside(std::string_view msg) {
+  for (const std::string_view tag : {std::string_view(" CEF:"), std::string_view(" LEEF:")}) {
+    const size_t at = msg.find(tag);
+    if (at == std::string_view::npos) continue;
+    const std::string_view body = msg.substr(at + 1);
+    const size_t v = tag.size() - 1;
+    if (body.size() > v && body[v] >= '0' && body[v] <= '9' &&
+        body.find('|') != std::string_view::npos)
+      return body;
+  }
+  return {};
+}
+
 }  // namespace
 
 ParseStatus MessageParser::parse(std::string_view frame, const IngestMeta& meta, int64_t now_ns,
-                                 Alert& alert) {
+                                 Alert& alert, FunctionRef<void(Alert&)> emit) {
   alert = Alert{};
   alert.raw = frame;
   alert.ingest = meta;
   if (frame.empty()) return ParseStatus::fail(RejectReason::kEmpty, "a message", 0);
-  if (frame.front() == '{') {
-    // A bare JSON alert (no syslog envelope): Filebeat-style or `nc` users.
-    if (!options_.parse_json_body) return ParseStatus::fail(RejectReason::kJson, "syslog", 0);
-    ParseStatus s = json_.map(frame, alert);
-    if (!s.ok()) return s;
+  InputFormat want = meta.format;
+  if (!options_.parse_json_body && want == InputFormat::kAuto) want = InputFormat::kSyslog;
+
+  // An envelope first, unless the frame is a bare body (JSON, CEF, LEEF without syslog).
+  std::string_view body;
+  InputFormat found = sniff_body(frame);
+  if (found != InputFormat::kSyslog && want != InputFormat::kSyslog) {
+    body = frame;
   } else {
     SyslogParseOptions so;
     so.now_ns = now_ns;
@@ -39,24 +82,71 @@ ParseStatus MessageParser::parse(std::string_view frame, const IngestMeta& meta,
     so.compliant_msg = options_.compliant_msg;
     ParseStatus s = parse_syslog(frame, so, alert);
     if (!s.ok()) return s;
-    if (options_.parse_json_body) {
-      const std::string_view body = json_body_of(alert.message);
-      if (!body.empty() && body.front() == '{') {
-        // The body runs to the end of the frame, so the frame's padding covers it.
-        const std::string_view msg_before = alert.message;
-        s = json_.map(body, alert);
-        if (!s.ok()) {
-          s.column += static_cast<uint32_t>(body.data() - frame.data());
-          return s;
-        }
-        // The JSON document is not free text: `message` is what the body says it is (its
-        // "message" key), not the document again (that is in event.original).
-        if (alert.message.data() == msg_before.data()) alert.message = {};
+    body = json_body_of(alert.message);
+    found = sniff_body(body);
+    if (found == InputFormat::kSyslog) {
+      if (std::string_view tagged = kv_body_behind_tag(alert, frame); !tagged.empty()) {
+        body = tagged;
+        found = sniff_body(body);
+      } else if (std::string_view inside = kv_body_inside(alert.message); !inside.empty()) {
+        body = inside;
+        found = sniff_body(body);
+      } else {
+        body = alert.message;
       }
     }
   }
-  alert.raw_sha256 = sha_.digest(frame);
-  return ParseStatus{};
+  if (want == InputFormat::kSyslog) found = InputFormat::kSyslog;
+
+  const uint32_t body_column = static_cast<uint32_t>(body.data() - frame.data());
+  auto at_body = [&](ParseStatus s) {
+    s.column += body_column;
+    return s;
+  };
+  auto finish = [&](Alert& a) {
+    a.raw_sha256 = sha_.digest(a.raw);
+    emit(a);
+  };
+  // An explicit format is a promise about the body; a body that breaks it is rejected.
+  if (want != InputFormat::kAuto && want != InputFormat::kSyslog) {
+    const bool fits = want == found || (found == InputFormat::kJson && is_json_dialect(want));
+    if (!fits) {
+      return at_body(ParseStatus::fail(RejectReason::kFormat, input_format_name(want), 0));
+    }
+  }
+  switch (found) {
+    case InputFormat::kJson: {
+      const InputFormat dialect = is_json_dialect(want) ? want : InputFormat::kJson;
+      // The body runs to the end of the frame, so the frame's padding covers it.
+      const std::string_view msg_before = alert.message;
+      ParseStatus s = json_.map(body, dialect, alert, [&](Alert& a) {
+        // The JSON document is not free text: `message` is what the body says it is (its
+        // "message" key), not the document again (that is in event.original).
+        if (!msg_before.empty() && a.message.data() == msg_before.data()) a.message = {};
+        finish(a);
+      });
+      return s.ok() ? s : at_body(s);
+    }
+    case InputFormat::kCef:
+    case InputFormat::kLeef: {
+      KvFormatOptions ko;
+      ko.now_ns = now_ns;
+      ko.default_utc_offset_s = options_.default_utc_offset_s;
+      scratch_.reset(frame.size() + 256);
+      const std::string_view msg_before = alert.message;
+      ParseStatus s = found == InputFormat::kCef ? map_cef(body, ko, scratch_, alert)
+                                                 : map_leef(body, ko, scratch_, alert);
+      if (!s.ok()) return at_body(s);
+      if (!msg_before.empty() && alert.message.data() == msg_before.data()) alert.message = {};
+      alert.format = found;
+      finish(alert);
+      return s;
+    }
+    default:
+      alert.format = InputFormat::kSyslog;
+      finish(alert);
+      return ParseStatus{};
+  }
 }
 
 // ---- ParseStage ----
@@ -153,6 +243,7 @@ void ParseStage::run(int /*index*/) {
     meta.transport = batch->transport;
     meta.peer = batch->peer;
     meta.listener = batch->listener;
+    meta.format = batch->format;
     meta.tls_subject = batch->tls_subject;
     meta.tls_fingerprint = batch->tls_fingerprint;
     meta.received_ns = batch->received_ns;
@@ -164,18 +255,17 @@ void ParseStage::run(int /*index*/) {
       const std::string_view frame = batch->frame(batch->frames[i]);
       if (kafka) meta.kafka_offset = batch->kafka_offsets[i];
       block->raw_bytes += frame.size();
-      const ParseStatus s = parser.parse(frame, meta, now, alert);
-      if (s.ok()) {
-        append_alert_record(alert, builder.begin_record());
+      const ParseStatus s = parser.parse(frame, meta, now, alert, [&](Alert& a) {
+        append_alert_record(a, builder.begin_record());
         builder.end_record();
         if (extractor &&
-            !extractor->add(alert, builder.count() - 1,
+            !extractor->add(a, builder.count() - 1,
                             {builder.last_record_offset(), builder.last_record_length()},
                             *block->correlation))
           ++below_severity;
         ++accepted;
-        continue;
-      }
+      });
+      if (s.ok()) continue;
       ++rejected[static_cast<size_t>(s.reason)];
       Rejection r;
       r.reason = s.reason;

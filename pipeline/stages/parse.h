@@ -14,6 +14,7 @@
 #include "pipeline/core/buffer_pool.h"
 #include "pipeline/core/metrics.h"
 #include "pipeline/core/queue.h"
+#include "pipeline/core/scratch.h"
 #include "pipeline/core/sha256.h"
 #include "pipeline/stages/correlate.h"
 #include "pipeline/stages/json_map.h"
@@ -32,18 +33,35 @@ struct ParseOptions {
   int32_t default_utc_offset_s = 0;  // zone of timestamps without an offset
   bool compliant_msg = true;
   bool parse_json_body = true;
+  // Field paths and the numeric severity scale for generic JSON (`parse.json_fields`,
+  // `parse.json_numeric_severity`; pipeline/README.md "JSON dialects"). Null: none.
+  std::shared_ptr<const JsonMapOptions> json;
 };
 
 class MessageParser {
  public:
-  explicit MessageParser(ParseOptions options) : options_(options) {}
-  // frame must have kParsePadding readable bytes after it. On success `alert` is filled.
-  ParseStatus parse(std::string_view frame, const IngestMeta& meta, int64_t now_ns, Alert& alert);
-  void set_options(ParseOptions options) { options_ = options; }
+  explicit MessageParser(ParseOptions options) : options_(options) {
+    // Validated when the configuration was loaded; an invalid set would keep the old one.
+    if (options_.json) static_cast<void>(json_.set_options(options_.json));
+  }
+  // frame must have kParsePadding readable bytes after it. The format comes from
+  // meta.format (kAuto: detected). Calls emit(alert) for each alert the frame holds (one,
+  // except an Alertmanager webhook); on failure nothing was emitted.
+  ParseStatus parse(std::string_view frame, const IngestMeta& meta, int64_t now_ns, Alert& alert,
+                    FunctionRef<void(Alert&)> emit);
+  // One alert: on success `alert` holds the (last) alert.
+  ParseStatus parse(std::string_view frame, const IngestMeta& meta, int64_t now_ns, Alert& alert) {
+    return parse(frame, meta, now_ns, alert, [](Alert&) {});
+  }
+  void set_options(ParseOptions options) {
+    if (options.json != options_.json) static_cast<void>(json_.set_options(options.json));
+    options_ = std::move(options);
+  }
 
  private:
   ParseOptions options_;
   JsonMapper json_;
+  Scratch scratch_;
   Sha256 sha_;
 };
 

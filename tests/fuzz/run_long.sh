@@ -5,7 +5,7 @@
 #   tests/fuzz/run_long.sh [DURATION] [TARGET...]
 #
 # DURATION per target: minutes (default 10), or seconds with an "s" suffix ("90s").
-# TARGETs default to all four. Needs a built build-fuzz/ (./deploy/klaxon.sh fuzz; or set
+# TARGETs default to all five. Needs a built build-fuzz/ (./deploy/klaxon.sh fuzz; or set
 # KLAXON_FUZZ_BUILD to another fuzz build directory). Per target it keeps:
 #   build-fuzz/corpus-<target>/        the corpus it grows, kept between runs (seeds from
 #                                      build-fuzz/seeds/<target>/ are read, never written)
@@ -20,7 +20,7 @@ build="${KLAXON_FUZZ_BUILD:-$root/build-fuzz}"
 duration="${1:-10}"
 shift || true
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(framing_fuzz syslog_parse_fuzz json_map_fuzz message_fuzz)
+[ ${#targets[@]} -eq 0 ] && targets=(framing_fuzz syslog_parse_fuzz json_map_fuzz message_fuzz cef_fuzz)
 
 case "$duration" in
   *s) seconds="${duration%s}" ;;

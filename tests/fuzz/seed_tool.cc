@@ -60,9 +60,11 @@ std::optional<std::string> string_field(simdjson::dom::object o, const char* key
   return std::string(s);
 }
 
-// The bytes a vector feeds its parser: "input", or a framing test's appended steps.
+// The bytes a vector feeds its parser: "input", a framing test's appended steps, or "raw"
+// (the Falco examples' alert text).
 std::optional<std::string> input_of(simdjson::dom::object o) {
   if (auto in = string_field(o, "input", "input_encoding")) return in;
+  if (auto raw = string_field(o, "raw", "raw_encoding")) return raw;
   simdjson::dom::array steps;
   if (o["steps"].get_array().get(steps)) return std::nullopt;
   std::string stream;

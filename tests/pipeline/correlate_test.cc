@@ -7,16 +7,20 @@
 #include "pipeline/core/batch.h"
 #include "pipeline/stages/parse.h"
 #include "pipeline/stages/syslog_parse.h"
+#include "tests/support/test_support.h"
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <map>
+#include <mutex>
 #include <set>
 
 namespace klaxon {
 namespace {
 
 constexpr int64_t kSecond = 1'000'000'000;
+using namespace std::chrono_literals;
 constexpr int64_t kBase = 1'700'000'000LL * kSecond;  // 2023-11-14T22:13:20Z
 
 struct Input {
@@ -80,14 +84,16 @@ struct FakeStore {
 class Runner {
  public:
   Runner(FakeStore& store, std::shared_ptr<const CorrelateOptions> options,
-         std::array<uint8_t, 16> secret = {1, 2, 3})
+         std::array<uint8_t, 16> secret = {1, 2, 3}, IncidentCreatedHook hook = {})
       : store_(store), options_(std::move(options)), out_(1024) {
     PipelineMetrics* m = metrics();
     stage_ = std::make_unique<CorrelateStage>(options_, secret, out_, *m);
     stage_->restore(store_.all_incidents(), store_.covered_list(),
                     store_.dedupe_checkpoints(static_cast<size_t>(options_->shards)));
+    if (hook) stage_->set_created_hook(std::move(hook));
     stage_->start();
   }
+  CorrelateStage& stage() { return *stage_; }
   ~Runner() { finish(); }
 
   // Appends alerts to the log, then correlates them as one durable block.
@@ -234,6 +240,64 @@ TEST(Correlate, AlertsOfOneHostAndRuleJoinOneIncidentAndRepeatsAreCounted) {
     titles.insert(in.title);
   }
   EXPECT_EQ(titles, (std::set<std::string>{"rule 2019401", "rule 2100498"}));
+  expect_chains_valid(store);
+}
+
+TEST(Correlate, OutsideOperationsLandOnTheOwningShardsChainInOrder) {
+  FakeStore store;
+  std::mutex mu;
+  std::vector<Incident> created;
+  PipelineMetrics& m = *Runner::metrics();
+  const double applied_before = m.incident_ops_applied->Value();
+  const double stray_before = m.incident_ops_not_active->Value();
+  {
+    Runner r(store, options(), {1, 2, 3}, [&](const Incident& in) {
+      std::lock_guard<std::mutex> lock(mu);
+      created.push_back(in);  // called on the shard thread, as enrichment requests are
+    });
+    r.feed({{"web01", "1", "198.51.100.1", 0}, {"db01", "2", "198.51.100.2", 0}});
+    std::vector<Incident> seen;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      seen = created;
+    }
+    ASSERT_EQ(seen.size(), 2u);
+    for (const Incident& in : seen) {
+      IncidentOp op;
+      op.incident = in.id;
+      op.group_hash = in.group_hash;
+      op.type = IncidentEventType::kEnriched;
+      op.actor = "enrich";
+      op.data = R"({"kind":"ptr","value":"host.example.org"})";
+      op.time_ns = kBase + 10 * kSecond;
+      EXPECT_TRUE(r.stage().apply(std::move(op)));
+    }
+    IncidentOp stray;  // an incident this shard does not hold
+    stray.incident = make_incident_id({9, 9, 9}, 1, 0);
+    stray.group_hash = seen[0].group_hash;
+    EXPECT_TRUE(r.stage().apply(std::move(stray)));
+    // Applied while running (not only at shutdown), within a shard's 50 ms poll.
+    EXPECT_TRUE(test::wait_until(
+        [&] { return m.incident_ops_applied->Value() - applied_before >= 2; }, 2000ms));
+    EXPECT_TRUE(test::wait_until(
+        [&] { return m.incident_ops_not_active->Value() - stray_before >= 1; }, 2000ms));
+    // An alert after the enrichment: its link follows the enriched event on the chain.
+    r.feed({{"web01", "1", "198.51.100.9", 20}});
+  }
+  size_t enriched = 0;
+  for (auto& [k, v] : store.events) {
+    IncidentId id;
+    uint64_t seq = 0;
+    ASSERT_TRUE(parse_incident_event_key(k, &id, &seq));
+    auto e = decode_incident_event(id, v);
+    ASSERT_TRUE(e.has_value());
+    if (e->type != IncidentEventType::kEnriched) continue;
+    ++enriched;
+    EXPECT_EQ(e->actor, "enrich");
+    EXPECT_EQ(e->seq, 1u);  // right after created
+    EXPECT_EQ(e->data, R"({"kind":"ptr","value":"host.example.org"})");
+  }
+  EXPECT_EQ(enriched, 2u);
   expect_chains_valid(store);
 }
 

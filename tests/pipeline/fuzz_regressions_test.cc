@@ -84,6 +84,81 @@ TEST(FuzzRegression, JsonMapperRejectsMalformedNumberElsewhere) {
   EXPECT_EQ(mapper.map(in.view(), alert).reason, RejectReason::kJson);
 }
 
+// json_map_fuzz, "what the mapper accepts simdjson's DOM parser accepts": the JSON dialects
+// read scalars from their raw token and leave them for simdjson to skip, and simdjson's skip
+// takes a string followed by ':' for a key, so a value followed by ':' passed. Found as a Falco
+// alert (format byte 03) whose output_fields held `"ka.target.namespace":"hello-amand]":"cat"`;
+// minimized by hand to the shapes below.
+TEST(FuzzRegression, JsonMapperRejectsAValueFollowedByAColon) {
+  const InputFormat formats[] = {
+      InputFormat::kJson, InputFormat::kSuricata,     InputFormat::kWazuh, InputFormat::kFalco,
+      InputFormat::kZeek, InputFormat::kAlertmanager, InputFormat::kBeats, InputFormat::kGeneric};
+  for (const char* doc :
+       {R"({"a":"b":"c"})", R"({"output_fields":{"k":"v":"w","x":1}})", R"({"a":1:2})",
+        R"({"a":true:"x"})", R"({"rule":{"level":3:4},"manager":{}})",
+        R"({"receiver":"r","alerts":[{"labels":{"alertname":"x":"y"}}]})",
+        R"({"@timestamp":"t":"u","ecs":{}})", R"({"a":["b":"c"]})"}) {
+    for (InputFormat f : formats) {
+      SCOPED_TRACE(std::string(doc) + " as " + input_format_name(f));
+      JsonMapper mapper;
+      const Padded in(doc);
+      Alert alert;
+      int emitted = 0;
+      const ParseStatus s = mapper.map(in.view(), f, alert, [&](Alert&) { ++emitted; });
+      EXPECT_EQ(s.reason, RejectReason::kJson);
+      EXPECT_EQ(emitted, 0);
+    }
+  }
+}
+
+// json_map_fuzz, UBSan: an integer epoch time is read as seconds, milli-, micro- or
+// nanoseconds by its magnitude, and 16183475190000001 (read as microseconds) times 1000
+// overflowed int64. Found from the Falco example whose evt.time is 1618347519000000 (a digit
+// inserted); minimized to its evt.time. Times outside +-2^62 ns are not taken.
+TEST(FuzzRegression, JsonMapperEpochTimesDoNotOverflow) {
+  for (const char* t : {"16183475190000001", "-16183475190000001", "9223372036854775807",
+                        "99999999999999999", "4611686018427387", "-9223372036854775807"}) {
+    SCOPED_TRACE(t);
+    JsonMapper mapper;
+    const Padded in(std::string(R"({"rule":"r","output_fields":{"evt.time":)") + t + "}}");
+    Alert alert;
+    ASSERT_TRUE(mapper.map(in.view(), InputFormat::kFalco, alert, [](Alert&) {}).ok());
+    if (alert.has_timestamp) {
+      EXPECT_LE(alert.timestamp_ns, int64_t{1} << 62);
+      EXPECT_GE(alert.timestamp_ns, -(int64_t{1} << 62));
+    }
+  }
+  // In range: 1618347519000000 microseconds.
+  const Padded in(R"({"rule":"r","output_fields":{"evt.time":1618347519000000}})");
+  JsonMapper mapper;
+  Alert alert;
+  ASSERT_TRUE(mapper.map(in.view(), InputFormat::kFalco, alert, [](Alert&) {}).ok());
+  EXPECT_EQ(alert.timestamp_ns, 1618347519'000000000LL);
+}
+
+// json_map_fuzz, UBSan (simdjson's SIMDJSON_ASSUME in assert_at_container_start): the
+// Alertmanager mapping called get_object() on a document whose root object was already
+// started, which simdjson assumes never happens. Minimized input: format byte 5d
+// (alertmanager, configured mapper), body `{}}`. Checked for undefined behaviour by the
+// sanitizer build; here, the verdicts.
+TEST(FuzzRegression, JsonMapperAlertmanagerStartsTheRootOnce) {
+  const std::pair<const char*, RejectReason> cases[] = {
+      {"{}}", RejectReason::kJson},
+      {"{}", RejectReason::kFormat},
+      {R"({"receiver":"r","alerts":[]})", RejectReason::kFormat},
+      {R"({"receiver":"r","alerts":[{}]} )", RejectReason::kNone}};
+  for (const auto& [doc, reason] : cases) {
+    for (InputFormat f : {InputFormat::kAlertmanager, InputFormat::kJson}) {
+      if (f == InputFormat::kJson && reason == RejectReason::kFormat) continue;  // generic then
+      SCOPED_TRACE(std::string(doc) + " as " + input_format_name(f));
+      JsonMapper mapper;
+      const Padded in(doc);
+      Alert alert;
+      EXPECT_EQ(mapper.map(in.view(), f, alert, [](Alert&) {}).reason, reason);
+    }
+  }
+}
+
 // framing_fuzz, "frames are at most max_message_size": a SIGHUP reload lowers the limit
 // (SyslogTcpSession::set_framer_options) while an unterminated line is pending; at the end of
 // the stream finish() delivers it whole, over the new limit, where scan() would reject it as

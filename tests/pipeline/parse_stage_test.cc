@@ -8,6 +8,7 @@
 #include <simdjson.h>
 
 #include <string>
+#include <vector>
 
 namespace klaxon {
 namespace {
@@ -100,8 +101,9 @@ TEST(AlertRecord, RoundTripRendersTheSameJsonAndRejectsTruncation) {
   std::string direct, record, via_record;
   append_alert_json(a, direct);
   append_alert_record(a, record);
-  // Most fields are slices of the raw bytes, so the record is barely larger than the message.
-  EXPECT_LT(record.size(), frame.size() + 240);
+  // Most fields are slices of the raw bytes, so the record is barely larger than the message:
+  // a fixed head (about 100 bytes with the SHA-256) and 1 to 4 bytes per string field.
+  EXPECT_LT(record.size(), frame.size() + 256);
   Alert back;
   ASSERT_TRUE(read_alert_record(record, back));
   append_alert_json(back, via_record);
@@ -111,6 +113,90 @@ TEST(AlertRecord, RoundTripRendersTheSameJsonAndRejectsTruncation) {
   for (size_t cut = 0; cut < record.size(); cut += 7) {
     EXPECT_FALSE(read_alert_record(std::string_view(record).substr(0, cut), back)) << cut;
   }
+}
+
+TEST(AlertRecord, ObservablesLabelsAndFormatSurviveTheRecord) {
+  const std::string raw = "raw bytes: evil.example.org";
+  Alert a;
+  a.raw = raw;
+  a.format = InputFormat::kCef;
+  a.file_hash_sha256 = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+  a.url_original = "https://evil.example.org/x?a=1";
+  a.url_domain = std::string_view(raw).substr(11);  // a slice of the raw bytes
+  a.process_command_line = "sh -c id";
+  const std::string key = "quote\"key";  // label keys come from messages: escaped on output
+  ASSERT_TRUE(a.add_label(key, "v1"));
+  ASSERT_TRUE(a.add_label("deviceExternalId", "fw-7"));
+  EXPECT_FALSE(a.add_label("deviceExternalId", "again"));  // the first value of a key stays
+  std::vector<std::string> keys;  // the Alert holds views: the keys must outlive it
+  for (int i = 0; i < 40; ++i) keys.push_back(std::to_string(1000 + i));
+  for (const auto& k : keys) a.add_label(k, "x");
+  EXPECT_EQ(a.label_count, kMaxAlertLabels);
+  EXPECT_EQ(a.labels_dropped, 40 + 2 - kMaxAlertLabels);
+
+  std::string record, direct, via_record;
+  append_alert_record(a, record);
+  append_alert_json(a, direct);
+  Alert back;
+  ASSERT_TRUE(read_alert_record(record, back));
+  append_alert_json(back, via_record);
+  EXPECT_EQ(direct, via_record);
+  EXPECT_EQ(back.format, InputFormat::kCef);
+  EXPECT_EQ(back.label_count, kMaxAlertLabels);
+  EXPECT_EQ(back.labels[1].value, "fw-7");
+  EXPECT_EQ(back.url_domain.data(), back.raw.data() + 11);  // stored as a slice, not a copy
+
+  simdjson::dom::parser jp;
+  simdjson::dom::element doc;
+  ASSERT_FALSE(jp.parse(direct).get(doc)) << direct;
+  EXPECT_EQ(std::string_view(doc["file"]["hash"]["sha256"]), a.file_hash_sha256);
+  EXPECT_EQ(std::string_view(doc["url"]["domain"]), "evil.example.org");
+  EXPECT_EQ(std::string_view(doc["process"]["command_line"]), "sh -c id");
+  EXPECT_EQ(std::string_view(doc["labels"]["quote\"key"]), "v1");
+  EXPECT_EQ(std::string_view(doc["klaxon"]["body"]), "cef");
+  EXPECT_EQ(int64_t(doc["klaxon"]["labels_dropped"]), 40 + 2 - int64_t{kMaxAlertLabels});
+  for (size_t cut = 0; cut < record.size(); cut += 5) {
+    EXPECT_FALSE(read_alert_record(std::string_view(record).substr(0, cut), back)) << cut;
+  }
+}
+
+ParseStatus parse_as(const std::string& frame, InputFormat format, Alert& a) {
+  static MessageParser p{ParseOptions{}};
+  static std::string buf;
+  buf = padded(frame);
+  IngestMeta meta;
+  meta.format = format;
+  meta.received_ns = 1'779'271'262'000'000'000LL;
+  return p.parse(std::string_view(buf.data(), frame.size()), meta, meta.received_ns, a);
+}
+
+TEST(MessageParser, ExplicitFormatRejectsABodyOfAnotherFormat) {
+  Alert a;
+  const std::string json = R"(<13>1 - host app - - - {"rule":"r","src_ip":"192.0.2.1"})";
+  ASSERT_TRUE(parse_as(json, InputFormat::kAuto, a).ok());
+  EXPECT_TRUE(a.body_is_json);
+  EXPECT_EQ(a.source_ip, "192.0.2.1");
+
+  ParseStatus s = parse_as(json, InputFormat::kCef, a);
+  EXPECT_EQ(s.reason, RejectReason::kFormat);
+  EXPECT_STREQ(s.what, "cef");
+  EXPECT_EQ(s.column, json.find('{'));  // where the body starts
+
+  // A JSON dialect accepts any JSON object body (it decides what the keys mean).
+  ASSERT_TRUE(parse_as(json, InputFormat::kGeneric, a).ok());
+
+  // `syslog` keeps the body as text: nothing is parsed out of it.
+  ASSERT_TRUE(parse_as(json, InputFormat::kSyslog, a).ok());
+  EXPECT_FALSE(a.body_is_json);
+  EXPECT_EQ(a.format, InputFormat::kSyslog);
+  EXPECT_TRUE(a.source_ip.empty());
+  EXPECT_EQ(a.message, R"({"rule":"r","src_ip":"192.0.2.1"})");
+
+  // Free text under an explicit JSON format is refused, not stored as text.
+  EXPECT_EQ(parse_as("<13>1 - host app - - - plain words", InputFormat::kJson, a).reason,
+            RejectReason::kFormat);
+  EXPECT_EQ(parse_as("<13>1 - host app - - - plain words", InputFormat::kAuto, a).reason,
+            RejectReason::kNone);
 }
 
 TEST(BlockBuilder, RoundTripCompressedAndPlain) {
