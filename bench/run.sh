@@ -17,6 +17,8 @@ tcp=$(port); http=$(port); tls=$(port)
 # KLAXON_BENCH_CORRELATE=false: ingest only (no dedupe, correlation or incidents).
 # KLAXON_BENCH_RULES=FILE: Sigma rules for correlate.rules (e.g. deploy/rules.example.yml).
 # KLAXON_BENCH_TLS=1: the same load over TLS (self-signed certificate in the temp dir).
+# KLAXON_BENCH_ENRICH=false: no lookups for new incidents; KLAXON_BENCH_DNS=ip:port: the
+# resolver enrichment asks (default: the system's).
 tls_mode="${KLAXON_BENCH_TLS:-0}"
 cat > "$tmp/klaxon.yaml" <<YAML
 data_dir: $tmp/data
@@ -34,6 +36,9 @@ parse:
 correlate:
   enabled: ${KLAXON_BENCH_CORRELATE:-true}
 ${KLAXON_BENCH_RULES:+  rules: $KLAXON_BENCH_RULES}
+enrich:
+  enabled: ${KLAXON_BENCH_ENRICH:-true}
+${KLAXON_BENCH_DNS:+  dns_servers: "$KLAXON_BENCH_DNS"}
 storage:
   sync: commit
 log:
@@ -50,7 +55,7 @@ target=$tcp
 echo "== end to end: $count alerts, $conns connection(s), $workers parse worker(s), duplicate ratio $dup, sync per commit, tls=$tls_mode"
 "$bin/bench/klaxon-loadgen" --port "$target" --metrics-port "$http" --count "$count" \
   --connections "$conns" --dup-ratio "$dup" --pid "$pid" --tls "$tls_mode"
-curl -s "http://127.0.0.1:$http/metrics" | grep -E '^klaxon_(incidents_created_total|incident_events_total|incident_commits_total|correlate_alerts_total\{[^}]*\}|dedupe_entries|storage_commits_total|storage_persisted_bytes_total|storage_persisted_received_bytes_total|source_backpressure_pauses_total\{transport="tcp"\}|pipeline_latency_seconds_(sum|count)) '
+curl -s "http://127.0.0.1:$http/metrics" | grep -E '^klaxon_(enrich_(lookups|queries|cache_hits|cache_misses)_total(\{[^}]*\})?|incident_operations_total\{[^}]*\}|incidents_created_total|incident_events_total|incident_commits_total|correlate_alerts_total\{[^}]*\}|dedupe_entries|storage_commits_total|storage_persisted_bytes_total|storage_persisted_received_bytes_total|source_backpressure_pauses_total\{transport="tcp"\}|pipeline_latency_seconds_(sum|count)) '
 du -sh "$tmp/data" | sed 's/^/data directory: /'
 if [ "${KLAXON_BENCH_MICRO:-1}" = 1 ]; then
   echo "== micro-benchmarks"

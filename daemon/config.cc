@@ -272,6 +272,20 @@ Status parse_tls(const Ctx& c, const std::string& path, const YAML::Node& n, Tls
   return ok_status();
 }
 
+Result<InputFormat> get_format(const Ctx& c, const YAML::Node& n, const std::string& path) {
+  InputFormat f = InputFormat::kAuto;
+  const std::string text = n.IsScalar() ? n.Scalar() : "";
+  if (!input_format_from_name(text, &f)) {
+    std::string names;
+    for (int i = 0; i < kInputFormatCount; ++i) {
+      names += (i ? ", " : "");
+      names += input_format_name(static_cast<InputFormat>(i));
+    }
+    return c.err(path, "expected one of " + names + ", got \"" + text + "\"");
+  }
+  return f;
+}
+
 Status parse_source(const Ctx& c, const std::string& name, const YAML::Node& n, Config& cfg) {
   const std::string path = "sources." + name;
   if (!n.IsMap()) return c.err(path, "expected a map with a type");
@@ -283,7 +297,7 @@ Status parse_source(const Ctx& c, const std::string& name, const YAML::Node& n, 
     const bool tls = type == "syslog_tls";
     std::set<std::string> keys = {
         "type",         "listen",    "max_message_size", "max_connections",
-        "idle_timeout", "delimiter", "read_buffer"};
+        "idle_timeout", "delimiter", "read_buffer",      "format"};
     if (tls) {
       keys.insert(
           {"cert_file", "key_file", "ca_file", "client_auth", "allow", "handshake_timeout"});
@@ -302,6 +316,7 @@ Status parse_source(const Ctx& c, const std::string& name, const YAML::Node& n, 
                      get_uint(c, n["max_connections"], path + ".max_connections", 1, 1'000'000));
     if (n["idle_timeout"])
       CFG_TRY_ASSIGN(o.idle_timeout, get_duration(c, n["idle_timeout"], path + ".idle_timeout"));
+    if (n["format"]) CFG_TRY_ASSIGN(o.format, get_format(c, n["format"], path + ".format"));
     if (n["read_buffer"])
       CFG_TRY_ASSIGN(o.read_buffer,
                      get_size(c, n["read_buffer"], path + ".read_buffer", 4096, 64 << 20));
@@ -322,9 +337,9 @@ Status parse_source(const Ctx& c, const std::string& name, const YAML::Node& n, 
     o.port = ep->port();
     cfg.tcp.push_back(o);
   } else if (type == "kafka") {
-    KLAXON_TRY(check_keys(
-        c, n, path,
-        {"type", "brokers", "topics", "group_id", "properties", "max_batch", "commit_interval"}));
+    KLAXON_TRY(check_keys(c, n, path,
+                          {"type", "brokers", "topics", "group_id", "properties", "max_batch",
+                           "commit_interval", "format", "topic_formats"}));
     KafkaOptions o;
     o.name = name;
     if (!n["brokers"] || !n["brokers"].IsScalar() || n["brokers"].Scalar().empty()) {
@@ -341,6 +356,16 @@ Status parse_source(const Ctx& c, const std::string& name, const YAML::Node& n, 
       o.topics.push_back(t.Scalar());
     }
     if (n["group_id"]) o.group_id = scalar_text(n["group_id"]);
+    if (n["format"]) CFG_TRY_ASSIGN(o.format, get_format(c, n["format"], path + ".format"));
+    if (const auto tf = n["topic_formats"]) {
+      if (!tf.IsMap())
+        return c.err(path + ".topic_formats", "expected a map of topic name to format");
+      for (const auto& kv : tf) {
+        const std::string topic = kv.first.as<std::string>();
+        CFG_TRY_ASSIGN(o.topic_formats[topic],
+                       get_format(c, kv.second, path + ".topic_formats." + topic));
+      }
+    }
     if (const auto props = n["properties"]) {
       if (!props.IsMap())
         return c.err(path + ".properties", "expected a map of librdkafka properties");
@@ -363,9 +388,11 @@ Status parse_source(const Ctx& c, const std::string& name, const YAML::Node& n, 
                      get_duration(c, n["commit_interval"], path + ".commit_interval"));
     cfg.kafka.push_back(o);
   } else if (type == "syslog_udp") {
-    KLAXON_TRY(check_keys(c, n, path, {"type", "listen", "max_message_size", "receive_buffer"}));
+    KLAXON_TRY(
+        check_keys(c, n, path, {"type", "listen", "max_message_size", "receive_buffer", "format"}));
     SyslogUdpOptions o;
     o.name = name;
+    if (n["format"]) CFG_TRY_ASSIGN(o.format, get_format(c, n["format"], path + ".format"));
     listen = "0.0.0.0:5514";
     if (n["listen"]) CFG_TRY_ASSIGN(listen, get_listen(c, n["listen"], path + ".listen"));
     if (n["max_message_size"])
@@ -404,16 +431,50 @@ Result<Config> parse_config(const std::string& text, const std::string& name) {
   if (root.IsNull()) return c.err("(top level)", "the file is empty; expected a map");
   KLAXON_TRY(check_keys(c, root, "",
                         {"data_dir", "http", "sources", "parse", "dedupe", "correlate", "audit",
-                         "pipeline", "storage", "log"}));
+                         "enrich", "pipeline", "storage", "log"}));
   if (root["data_dir"]) {
     cfg.data_dir = scalar_text(root["data_dir"]);
     if (!root["data_dir"].IsScalar() || cfg.data_dir.empty())
       return c.err("data_dir", "expected a directory path");
   }
   if (const auto http = root["http"]) {
-    KLAXON_TRY(check_keys(c, http, "http", {"listen"}));
+    KLAXON_TRY(check_keys(
+        c, http, "http",
+        {"listen", "tokens", "token_file", "max_body_size", "max_messages", "durable_timeout"}));
     if (http["listen"])
       CFG_TRY_ASSIGN(cfg.http_listen, get_listen(c, http["listen"], "http.listen"));
+    auto add_token = [&](std::string t, const std::string& where) -> Status {
+      while (!t.empty() && (t.back() == ' ' || t.back() == '\r' || t.back() == '\t')) t.pop_back();
+      if (t.size() < 16)
+        return c.err(where, "a token must have at least 16 characters (it is a password)");
+      cfg.http_tokens.push_back(std::move(t));
+      return ok_status();
+    };
+    if (const auto tokens = http["tokens"]) {
+      if (!tokens.IsSequence()) return c.err("http.tokens", "expected a list of bearer tokens");
+      for (const auto& t : tokens) KLAXON_TRY(add_token(scalar_text(t), "http.tokens"));
+    }
+    if (http["token_file"]) {
+      std::string path;
+      CFG_TRY_ASSIGN(path, get_file(c, http["token_file"], "http.token_file"));
+      std::ifstream in(path);
+      std::string line;
+      while (std::getline(in, line)) {
+        if (line.empty() || line[0] == '#') continue;
+        KLAXON_TRY(add_token(line, "http.token_file"));
+      }
+      if (cfg.http_tokens.empty())
+        return c.err("http.token_file", "no token in " + path + " (one per line)");
+    }
+    if (http["max_body_size"])
+      CFG_TRY_ASSIGN(cfg.http_max_body_size,
+                     get_size(c, http["max_body_size"], "http.max_body_size", 4096, 1 << 30));
+    if (http["max_messages"])
+      CFG_TRY_ASSIGN(cfg.http_max_messages,
+                     get_uint(c, http["max_messages"], "http.max_messages", 1, 10'000'000));
+    if (http["durable_timeout"])
+      CFG_TRY_ASSIGN(cfg.http_durable_timeout,
+                     get_duration(c, http["durable_timeout"], "http.durable_timeout"));
   }
   if (const auto sources = root["sources"]) {
     if (!sources.IsMap()) return c.err("sources", "expected a map of named sources");
@@ -422,7 +483,27 @@ Result<Config> parse_config(const std::string& text, const std::string& name) {
     }
   }
   if (const auto p = root["parse"]) {
-    KLAXON_TRY(check_keys(c, p, "parse", {"workers", "timezone", "json_body", "compliant_msg"}));
+    KLAXON_TRY(check_keys(c, p, "parse",
+                          {"workers", "timezone", "json_body", "compliant_msg", "json_fields",
+                           "json_numeric_severity"}));
+    if (p["json_fields"] || p["json_numeric_severity"]) {
+      auto jo = std::make_shared<JsonMapOptions>();
+      if (const auto f = p["json_fields"]) {
+        if (!f.IsMap())
+          return c.err("parse.json_fields", "expected a map of ECS field to JSON path");
+        for (const auto& kv : f)
+          jo->paths.push_back({kv.first.as<std::string>(), scalar_text(kv.second)});
+      }
+      if (const auto n = p["json_numeric_severity"]) {
+        const std::string name = scalar_text(n);
+        if (!numeric_severity_from_name(name, &jo->numeric_severity))
+          return c.err("parse.json_numeric_severity",
+                       "expected none, syslog, cef, wazuh, suricata, ocsf or risk_score, got \"" +
+                           name + "\"");
+      }
+      if (auto st = jo->validate(); !st) return c.err("parse.json_fields", st.error().message);
+      cfg.parse.parse.json = std::move(jo);
+    }
     if (p["workers"]) {
       uint64_t w = 0;
       CFG_TRY_ASSIGN(w, get_uint(c, p["workers"], "parse.workers", 1, 64));
@@ -514,6 +595,61 @@ Result<Config> parse_config(const std::string& text, const std::string& name) {
     KLAXON_TRY(ns("allowed_lateness", &cfg.correlate.allowed_lateness_ns));
     KLAXON_TRY(ns("duplicate_summary", &cfg.correlate.duplicate_summary_ns));
     cfg.correlate.sigma.allowed_lateness_ns = cfg.correlate.allowed_lateness_ns;
+  }
+  if (const auto e = root["enrich"]) {
+    KLAXON_TRY(check_keys(
+        c, e, "enrich",
+        {"enabled", "dns", "rdap", "whois", "dns_servers", "dns_timeout", "dns_tries",
+         "ptr_private", "deadline", "network_timeout", "rdap_bootstrap", "rdap_fallback_url",
+         "tls_ca_file", "whois_server", "cache_entries", "max_in_flight", "private_domains"}));
+    auto& en = cfg.enrich;
+    auto& eo = en.options;
+    if (e["enabled"]) CFG_TRY_ASSIGN(en.enabled, get_bool(c, e["enabled"], "enrich.enabled"));
+    if (e["dns"]) CFG_TRY_ASSIGN(en.dns, get_bool(c, e["dns"], "enrich.dns"));
+    if (e["rdap"]) CFG_TRY_ASSIGN(en.rdap, get_bool(c, e["rdap"], "enrich.rdap"));
+    if (e["whois"]) CFG_TRY_ASSIGN(en.whois, get_bool(c, e["whois"], "enrich.whois"));
+    if (e["dns_servers"]) eo.dns_servers = scalar_text(e["dns_servers"]);
+    if (e["dns_timeout"])
+      CFG_TRY_ASSIGN(eo.dns_timeout, get_duration(c, e["dns_timeout"], "enrich.dns_timeout"));
+    if (e["dns_tries"]) {
+      uint64_t v = 0;
+      CFG_TRY_ASSIGN(v, get_uint(c, e["dns_tries"], "enrich.dns_tries", 1, 10));
+      eo.dns_tries = static_cast<int>(v);
+    }
+    if (e["ptr_private"])
+      CFG_TRY_ASSIGN(eo.ptr_private, get_bool(c, e["ptr_private"], "enrich.ptr_private"));
+    if (e["deadline"])
+      CFG_TRY_ASSIGN(eo.deadline, get_duration(c, e["deadline"], "enrich.deadline"));
+    if (e["network_timeout"])
+      CFG_TRY_ASSIGN(eo.network_timeout,
+                     get_duration(c, e["network_timeout"], "enrich.network_timeout"));
+    if (const auto b = e["rdap_bootstrap"]) {
+      if (!b.IsSequence())
+        return c.err("enrich.rdap_bootstrap", "expected a list of IANA bootstrap files");
+      for (const auto& f : b) {
+        std::string path;
+        CFG_TRY_ASSIGN(path, get_file(c, f, "enrich.rdap_bootstrap"));
+        eo.rdap_bootstrap_files.push_back(path);
+      }
+    }
+    if (e["rdap_fallback_url"]) eo.rdap_fallback_url = scalar_text(e["rdap_fallback_url"]);
+    if (e["tls_ca_file"])
+      CFG_TRY_ASSIGN(eo.tls_ca_file, get_file(c, e["tls_ca_file"], "enrich.tls_ca_file"));
+    if (e["whois_server"]) eo.whois_server = scalar_text(e["whois_server"]);
+    if (e["cache_entries"])
+      CFG_TRY_ASSIGN(eo.cache_entries,
+                     get_uint(c, e["cache_entries"], "enrich.cache_entries", 16, 100'000'000));
+    if (e["max_in_flight"])
+      CFG_TRY_ASSIGN(eo.max_in_flight,
+                     get_uint(c, e["max_in_flight"], "enrich.max_in_flight", 1, 1'000'000));
+    if (const auto d = e["private_domains"]) {
+      if (!d.IsSequence()) return c.err("enrich.private_domains", "expected a list of suffixes");
+      for (const auto& x : d) eo.private_domains.push_back(scalar_text(x));
+    }
+    if (en.rdap && eo.rdap_bootstrap_files.empty() && eo.rdap_fallback_url.empty() && !en.whois) {
+      return c.err("enrich.rdap",
+                   "RDAP needs rdap_bootstrap files or an rdap_fallback_url (or whois: true)");
+    }
   }
   if (const auto a = root["audit"]) {
     KLAXON_TRY(check_keys(
@@ -643,17 +779,21 @@ std::vector<std::string> restart_required_changes(const Config& a, const Config&
   auto tcp_key = [](const Config& c) {
     std::string k;
     for (const auto& t : c.tcp) {
-      k += t.name + "@" + t.address + ":" + std::to_string(t.port) + (t.tls ? "/tls;" : ";");
+      k += t.name + "@" + t.address + ":" + std::to_string(t.port) + (t.tls ? "/tls" : "") + "/" +
+           input_format_name(t.format) + ";";
     }
     return k;
   };
   auto udp_key = [](const Config& c) {
     std::string k;
-    for (const auto& u : c.udp) k += u.name + "@" + u.address + ":" + std::to_string(u.port) + ";";
+    for (const auto& u : c.udp) {
+      k += u.name + "@" + u.address + ":" + std::to_string(u.port) + "/" +
+           input_format_name(u.format) + ";";
+    }
     return k;
   };
   if (tcp_key(a) != tcp_key(b) || udp_key(a) != udp_key(b))
-    out.push_back("sources (names or listen addresses)");
+    out.push_back("sources (names, listen addresses or formats)");
   return out;
 }
 

@@ -7,6 +7,7 @@
 // Immutable once loaded; reload builds a new one and swaps it in.
 #pragma once
 
+#include "enrich/enricher.h"
 #include "pipeline/core/log.h"
 #include "pipeline/core/result.h"
 #include "pipeline/sources/kafka.h"
@@ -24,6 +25,13 @@ struct Config {
   std::string source_name = "<embedded default>";  // the file it came from, for messages
   std::string data_dir = "data";
   std::string http_listen = "127.0.0.1:9780";
+  // Alert intake over HTTP (daemon/http_intake.h): bearer tokens (`http.tokens` and the lines
+  // of `http.token_file`; none: no authentication), body and message limits, and how long a
+  // request waits for durability before it gets 503.
+  std::vector<std::string> http_tokens;
+  size_t http_max_body_size = 16 << 20;
+  size_t http_max_messages = 100'000;
+  std::chrono::milliseconds http_durable_timeout{30'000};
   std::vector<SyslogTcpOptions> tcp;
   std::vector<SyslogUdpOptions> udp;
   std::vector<KafkaOptions> kafka;
@@ -37,6 +45,16 @@ struct Config {
     std::chrono::milliseconds interval{60'000};
     bool generate_key = false;  // create the key pair (signing_key, .pub beside it) when missing
   } audit;
+  // `enrich:`: lookups for each new incident's observables (enrich/enricher.h). DNS only by
+  // default; RDAP and WHOIS send public addresses and names to outside registries, so they
+  // are opt-in.
+  struct Enrich {
+    bool enabled = true;
+    bool dns = true;
+    bool rdap = false;
+    bool whois = false;
+    enrich::EnrichOptions options;
+  } enrich;
   size_t queue_capacity = 64;  // batches, per queue
   bool sync = true;            // fsync every group commit
   LogLevel log_level = LogLevel::kInfo;

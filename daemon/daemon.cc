@@ -1,7 +1,9 @@
 #include "daemon/daemon.h"
 
+#include "daemon/http_intake.h"
 #include "daemon/http_server.h"
 #include "daemon/watchdog.h"
+#include "enrich/enricher.h"
 #include "pipeline/core/alert_record.h"
 #include "pipeline/core/clock.h"
 #include "pipeline/core/log.h"
@@ -210,6 +212,51 @@ Result<Ed25519Key> audit_key(const Config& config) {
   return Ed25519Key::load_private(path);
 }
 
+// Each new incident's observables are looked up (DNS by default; RDAP and WHOIS when
+// enabled); every definite answer, even a late one, becomes an `enriched` event on the
+// incident, appended by the shard that owns it. The shards never wait for an answer.
+Result<std::unique_ptr<enrich::Enricher>> start_enrichment(const Config::Enrich& config,
+                                                           prometheus::Registry& registry,
+                                                           CorrelateStage& correlate) {
+  enrich::EnrichOptions options = config.options;
+  if (!config.whois) {
+    options.whois_server.clear();
+    options.whois_fallback = false;
+  }
+  auto created = enrich::Enricher::create(options, registry);
+  if (!created) return created.error();
+  enrich::Enricher* enricher = created->get();
+  const bool dns = config.dns, rdap = config.rdap, whois = config.whois;
+  correlate.set_created_hook([enricher, &correlate, dns, rdap, whois](const Incident& incident) {
+    for (const Observable& ob : incident.observables) {
+      for (auto& [kind, value] : enrich::plan_lookups(ob)) {
+        const bool wanted = kind == enrich::LookupKind::kRdap    ? rdap
+                            : kind == enrich::LookupKind::kWhois ? whois
+                                                                 : dns;
+        if (!wanted) continue;
+        enricher->request(kind, value,
+                          [&correlate, id = incident.id,
+                           group = incident.group_hash](const enrich::LookupResult& r) {
+                            // Timeouts, refusals and drops are counted by the enricher; the
+                            // chain records answers.
+                            if (r.status() != enrich::LookupStatus::kOk &&
+                                r.status() != enrich::LookupStatus::kNotFound)
+                              return;
+                            IncidentOp op;
+                            op.incident = id;
+                            op.group_hash = group;
+                            op.type = IncidentEventType::kEnriched;
+                            op.actor = "enrich";
+                            op.data = enrich::to_json(r);
+                            op.time_ns = wall_ns();
+                            correlate.apply(std::move(op));
+                          });
+      }
+    }
+  });
+  return created;
+}
+
 }  // namespace
 
 int run_daemon(Config config, const std::string& config_path) {
@@ -281,6 +328,8 @@ int run_daemon(Config config, const std::string& config_path) {
   BoundedQueue<IncidentCommit> incident_queue(config.queue_capacity * 4);
   IncidentWriter incident_writer(*store, incident_queue, metrics);
   std::unique_ptr<CorrelateStage> correlate;
+  // Declared after `correlate`: destroyed first, so its last callbacks still find the stage.
+  std::unique_ptr<enrich::Enricher> enricher;
   if (config.correlate.enabled) {
     auto options = std::make_shared<const CorrelateOptions>(config.correlate);
     config.parse.correlate = options;
@@ -290,6 +339,15 @@ int run_daemon(Config config, const std::string& config_path) {
       log_event(LogLevel::kError, "correlate", "cannot restore correlation state",
                 {{"error", st.error().to_string()}});
       return 1;
+    }
+    if (config.enrich.enabled) {
+      auto created = start_enrichment(config.enrich, *registry, *correlate);
+      if (!created) {
+        log_event(LogLevel::kError, "enrich", "cannot start enrichment",
+                  {{"error", created.error().to_string()}});
+        return 1;
+      }
+      enricher = std::move(*created);
     }
     incident_writer.start();
     correlate->start();
@@ -311,7 +369,11 @@ int run_daemon(Config config, const std::string& config_path) {
   std::vector<std::unique_ptr<SyslogTcpSource>> tcp;
   std::vector<std::unique_ptr<SyslogUdpSource>> udp;
   std::vector<std::unique_ptr<KafkaSource>> kafka;
-  HttpServer http(io, config.http_listen);
+  HttpServer http(io, config.http_listen, config.http_max_body_size);
+  HttpIntake intake(
+      io,
+      HttpIntakeOptions{config.http_tokens, config.http_max_messages, config.http_durable_timeout},
+      parse_queue, metrics, *registry);
   std::atomic<bool> draining{false};
 
   auto fail_start = [&](const Error& e) {
@@ -346,11 +408,12 @@ int run_daemon(Config config, const std::string& config_path) {
     r.body = serializer.Serialize(registry->Collect());
     return r;
   });
-  http.route("/healthz", [] { return HttpResponse{200, "text/plain; charset=utf-8", "ok\n"}; });
+  http.route("/healthz", [] { return HttpResponse{200, "text/plain; charset=utf-8", "ok\n", {}}; });
   http.route("/readyz", [&draining] {
-    if (draining.load()) return HttpResponse{503, "text/plain; charset=utf-8", "draining\n"};
-    return HttpResponse{200, "text/plain; charset=utf-8", "ready\n"};
+    if (draining.load()) return HttpResponse{503, "text/plain; charset=utf-8", "draining\n", {}};
+    return HttpResponse{200, "text/plain; charset=utf-8", "ready\n", {}};
   });
+  intake.register_routes(http);
   if (auto s = http.start(); !s) return fail_start(s.error());
 
   // Queue depths are sampled, not updated per batch.
@@ -386,6 +449,7 @@ int run_daemon(Config config, const std::string& config_path) {
     }
     log_configure(next->log_level, next->log_json);
     parse.update_parse_options(next->parse.parse);
+    intake.set_tokens(next->http_tokens);
     bool tls_ok = true;
     for (size_t i = 0; i < tcp.size() && i < next->tcp.size(); ++i) {
       tcp[i]->update_limits(next->tcp[i]);
@@ -428,14 +492,19 @@ int run_daemon(Config config, const std::string& config_path) {
       for (auto& s : udp) s->stop();
       for (auto& k : kafka) k->stop_consuming();
       http.stop();
+      intake.stop_accepting();
       wait_sessions();
     });
   };
   // Connections hand their last complete frames over before the I/O thread stops.
+  // HTTP requests already accepted get their answer (the pipeline is still running).
+  int quiet_ticks = 0;
   wait_sessions = [&] {
-    size_t open = 0;
+    size_t open = intake.pending();
     for (auto& s : tcp) open += s->connections();
-    if (open == 0) {
+    // Two quiet ticks: the last answers are written before the I/O thread stops.
+    quiet_ticks = open == 0 ? quiet_ticks + 1 : 0;
+    if (quiet_ticks >= 2) {
       io.stop();
       return;
     }

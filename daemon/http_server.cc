@@ -27,7 +27,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void read() {
     parser_.emplace();
     parser_->header_limit(8 * 1024);
-    parser_->body_limit(1024 * 1024);
+    parser_->body_limit(server_.max_body_size_);
     stream_.expires_after(std::chrono::seconds(30));
     http::async_read(
         stream_, buffer_, *parser_,
@@ -35,6 +35,11 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   }
 
   void on_read(beast::error_code ec) {
+    if (ec == http::error::body_limit) {
+      respond_error(http::status::payload_too_large,
+                    "request body over " + std::to_string(server_.max_body_size_) + " bytes");
+      return;
+    }
     if (ec) {
       if (ec != http::error::end_of_stream && ec != beast::error::timeout &&
           ec != asio::error::operation_aborted) {
@@ -54,6 +59,35 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     res->version(req.version());
     res->keep_alive(req.keep_alive());
     res->set(http::field::server, "klaxond");
+    if (const auto post = server_.post_routes_.find(target); post != server_.post_routes_.end()) {
+      if (req.method() != http::verb::post) {
+        res->result(http::status::method_not_allowed);
+        res->set(http::field::allow, "POST");
+        res->body() = "method not allowed\n";
+        write(res);
+        return;
+      }
+      HttpRequest r;
+      r.target = target;
+      r.authorization = std::string(req[http::field::authorization]);
+      r.content_type = std::string(req[http::field::content_type]);
+      boost::system::error_code pec;
+      const auto ep = stream_.socket().remote_endpoint(pec);
+      if (!pec) r.peer = ep.address().to_string() + ":" + std::to_string(ep.port());
+      r.body = std::move(req.body());
+      // The answer may take a while (it waits for durability): no read deadline meanwhile.
+      stream_.expires_never();
+      post->second(std::move(r), [self = shared_from_this(), res](HttpResponse out) {
+        asio::post(self->stream_.get_executor(), [self, res, out = std::move(out)]() mutable {
+          res->result(static_cast<http::status>(out.status));
+          res->set(http::field::content_type, out.content_type);
+          for (const auto& [name, value] : out.headers) res->set(name, value);
+          res->body() = std::move(out.body);
+          self->write(res);
+        });
+      });
+      return;
+    }
     const auto it = server_.routes_.find(target);
     if (it == server_.routes_.end()) {
       res->result(http::status::not_found);
@@ -69,7 +103,12 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       res->set(http::field::content_type, r.content_type);
       if (req.method() != http::verb::head) res->body() = std::move(r.body);
     }
+    write(res);
+  }
+
+  void write(const std::shared_ptr<http::response<http::string_body>>& res) {
     res->prepare_payload();
+    stream_.expires_after(std::chrono::seconds(30));
     http::async_write(stream_, *res,
                       [self = shared_from_this(), res](beast::error_code wec, size_t) {
                         if (wec) return;
@@ -100,8 +139,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   std::optional<http::request_parser<http::string_body>> parser_;
 };
 
-HttpServer::HttpServer(asio::io_context& io, std::string listen)
-    : io_(io), listen_(std::move(listen)), acceptor_(io) {}
+HttpServer::HttpServer(asio::io_context& io, std::string listen, size_t max_body_size)
+    : io_(io), listen_(std::move(listen)), acceptor_(io), max_body_size_(max_body_size) {}
 
 Status HttpServer::start() {
   auto ep = parse_endpoint(listen_);

@@ -69,6 +69,14 @@ int main(int argc, char** argv) {
     std::cerr << "klaxond: invalid configuration: " << cfg.error().message << "\n";
     return 2;
   }
-  if (vm.count("data-dir")) cfg->data_dir = vm["data-dir"].as<std::string>();
+  if (vm.count("data-dir")) {
+    // Everything that lives under data_dir moves with it (the self-signed TLS certificate).
+    const std::string old_tls = cfg->data_dir + "/tls";
+    cfg->data_dir = vm["data-dir"].as<std::string>();
+    for (auto& t : cfg->tcp) {
+      if (t.tls_options.self_signed_dir == old_tls)
+        t.tls_options.self_signed_dir = cfg->data_dir + "/tls";
+    }
+  }
   return klaxon::run_daemon(std::move(*cfg), path);
 }

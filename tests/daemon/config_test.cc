@@ -87,6 +87,11 @@ TEST(Config, ErrorsNameTheFileTheKeyAndWhatWasExpected) {
       {"correlate:\n  rules: /nonexistent/rules.yml\n", "correlate.rules: cannot read"},
       {"audit:\n  signing_key: /tmp/k.key\n  generate_key: true\n",
        "audit.checkpoint_file: a signing_key needs a checkpoint_file"},
+      {"sources:\n  s:\n    type: syslog_udp\n    format: xml\n",
+       "sources.s.format: expected one of auto, syslog, json, cef, leef"},
+      {"sources:\n  k:\n    type: kafka\n    brokers: b:9092\n    topics: [a]\n    "
+       "topic_formats:\n      a: csv\n",
+       "sources.k.topic_formats.a: expected one of auto"},
   };
   for (const auto& b : cases) {
     auto c = parse_config(b.yaml, "f.yaml");
@@ -115,6 +120,14 @@ TEST(Config, TheDocumentedExampleConfigIsValid) {
                   .has_value());
   test::write_file(dir.path() + "/senders-ca.pem", test::read_file(dir.path() + "/klaxond.crt"));
   test::write_file(dir.path() + "/kafka-ca.pem", test::read_file(dir.path() + "/klaxond.crt"));
+  const std::string bootstrap_at = "/etc/klaxon/rdap/ipv4.json";
+  text.replace(text.find(bootstrap_at), bootstrap_at.size(), dir.path() + "/ipv4.json");
+  test::write_file(
+      dir.path() + "/ipv4.json",
+      R"({"version":"1.0","services":[[["41.0.0.0/8"],["https://rdap.afrinic.net/rdap/"]]]})");
+  const std::string tokens_at = "/etc/klaxon/http.tokens";
+  text.replace(text.find(tokens_at), tokens_at.size(), dir.path() + "/http.tokens");
+  test::write_file(dir.path() + "/http.tokens", "# rotated monthly\nsecond-token-0123456789\n");
   auto c = parse_config(text, "klaxon.example.yaml");
   ASSERT_TRUE(c.has_value()) << c.error().message;
   ASSERT_TRUE(c->correlate.rules);
@@ -122,6 +135,10 @@ TEST(Config, TheDocumentedExampleConfigIsValid) {
   ASSERT_EQ(c->kafka.size(), 1u);
   EXPECT_EQ(c->kafka[0].properties.at("security.protocol"), "SASL_SSL");
   EXPECT_EQ(c->data_dir, "/var/lib/klaxon");
+  EXPECT_EQ(c->http_tokens.size(), 2u);  // the list and the file's
+  EXPECT_EQ(c->enrich.options.rdap_bootstrap_files.size(), 1u);
+  EXPECT_EQ(c->enrich.options.dns_timeout.count(), 800);
+  EXPECT_EQ(c->kafka[0].topic_formats.at("alerts"), InputFormat::kJson);
   EXPECT_EQ(c->tcp.size(), 2u);
   EXPECT_EQ(c->udp.size(), 1u);
 }
@@ -139,6 +156,56 @@ TEST(Config, SizesDurationsAndRestartOnlyKeys) {
   ASSERT_TRUE(b.has_value());
   const auto changes = restart_required_changes(*a, *b);
   ASSERT_EQ(changes.size(), 1u);
+}
+
+TEST(Config, GenericJsonFieldPathsReachTheParser) {
+  auto c = parse_config(
+      "parse:\n  json_fields:\n    rule.name: detection.title\n    source.ip: net.src.addr\n"
+      "  json_numeric_severity: risk_score\n",
+      "f.yaml");
+  ASSERT_TRUE(c.has_value()) << c.error().message;
+  ASSERT_TRUE(c->parse.parse.json);
+  MessageParser parser(c->parse.parse);
+  const std::string body =
+      R"({"detection":{"title":"Impossible travel"},"net":{"src":{"addr":"203.0.113.9"}}})";
+  const std::string padded = body + std::string(kParsePadding, '\0');
+  IngestMeta meta;
+  meta.format = InputFormat::kGeneric;
+  Alert a;
+  ASSERT_TRUE(parser.parse(std::string_view(padded.data(), body.size()), meta, 0, a).ok());
+  EXPECT_EQ(a.rule_name, "Impossible travel");
+  EXPECT_EQ(a.source_ip, "203.0.113.9");
+  auto bad = parse_config("parse:\n  json_fields:\n    rule.nmae: x\n", "f.yaml");
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_NE(bad.error().message.find("parse.json_fields"), std::string::npos)
+      << bad.error().message;
+  bad = parse_config("parse:\n  json_numeric_severity: loud\n", "f.yaml");
+  ASSERT_FALSE(bad.has_value());
+}
+
+TEST(Config, FormatPerListenerAndPerKafkaTopic) {
+  auto c = parse_config(
+      "sources:\n  cef_in:\n    type: syslog_tcp\n    listen: 127.0.0.1:1\n    format: cef\n"
+      "  u:\n    type: syslog_udp\n    listen: 127.0.0.1:2\n    format: falco\n"
+      "  k:\n    type: kafka\n    brokers: b:9092\n    topics: [eve, am]\n    format: json\n"
+      "    topic_formats:\n      am: alertmanager\n",
+      "f.yaml");
+  ASSERT_TRUE(c.has_value()) << c.error().message;
+  EXPECT_EQ(c->tcp[0].format, InputFormat::kCef);
+  EXPECT_EQ(c->udp[0].format, InputFormat::kFalco);
+  EXPECT_EQ(c->kafka[0].format, InputFormat::kJson);
+  EXPECT_EQ(c->kafka[0].topic_formats.at("am"), InputFormat::kAlertmanager);
+  // The embedded default detects per message.
+  auto d = parse_config(default_config_yaml(), "default");
+  ASSERT_TRUE(d.has_value());
+  for (const auto& t : d->tcp) EXPECT_EQ(t.format, InputFormat::kAuto);
+  // A listener's format is bound to its socket: changing it needs a restart.
+  auto e = parse_config(
+      "sources:\n  cef_in:\n    type: syslog_tcp\n    listen: 127.0.0.1:1\n    format: leef\n"
+      "  u:\n    type: syslog_udp\n    listen: 127.0.0.1:2\n    format: falco\n",
+      "e.yaml");
+  ASSERT_TRUE(e.has_value());
+  EXPECT_EQ(restart_required_changes(*c, *e).size(), 1u);
 }
 
 }  // namespace

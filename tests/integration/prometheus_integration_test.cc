@@ -103,5 +103,65 @@ TEST(Prometheus, ARealPrometheusScrapesKlaxondWithTheRulesLoaded) {
   prom.wait(10s);
 }
 
+// deploy/prometheus/alerting.yml is the recipe: Prometheus's `alerting:` block pointing at
+// klaxon's /api/v2/alerts, as if klaxon were an Alertmanager. A real Prometheus evaluates a
+// rule that always fires and sends it; klaxond must store it and open an incident.
+TEST(Prometheus, PrometheusSendsItsAlertsToKlaxonAsToAnAlertmanager) {
+  if (!have("prometheus")) GTEST_SKIP() << "prometheus not installed (./deploy/klaxon.sh deps)";
+  TempDir dir;
+  Daemon d(dir);
+  d.start();
+  const uint16_t prom_port = test::free_tcp_port();
+  test::write_file(dir.path() + "/always.rules.yml",
+                   "groups:\n  - name: test\n    rules:\n      - alert: DiskAlmostFull\n"
+                   "        expr: vector(1)\n        labels:\n          severity: critical\n"
+                   "          instance: db01:9100\n        annotations:\n"
+                   "          summary: disk 95% full on db01\n");
+  // The recipe's alerting block, with its target replaced by this daemon's port.
+  std::string alerting = test::read_file(deploy_dir() + "/alerting.yml");
+  const size_t at = alerting.find("127.0.0.1:9780");
+  ASSERT_NE(at, std::string::npos) << alerting;
+  alerting.replace(at, 14, "127.0.0.1:" + std::to_string(d.http_port()));
+  test::write_file(dir.path() + "/prometheus.yml",
+                   "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
+                   "rule_files:\n  - " +
+                       dir.path() + "/always.rules.yml\n" + alerting);
+  // The first evaluation can fire before the notifier has its target (that alert is
+  // dropped); the default resend delay (1 min) would then make the test wait a minute.
+  test::Process prom({"prometheus", "--config.file=" + dir.path() + "/prometheus.yml",
+                      "--storage.tsdb.path=" + dir.path() + "/tsdb",
+                      "--web.listen-address=127.0.0.1:" + std::to_string(prom_port),
+                      "--rules.alert.resend-delay=1s"},
+                     dir.path() + "/prometheus");
+  std::vector<std::string> stored;
+  ASSERT_TRUE(test::wait_until(
+      [&] {
+        stored = test::stored_alerts(d.data_dir());
+        return !stored.empty() && !stored[0].empty();
+      },
+      40s))
+      << prom.stderr_text() << d.log();
+  const std::string& a = stored[0];
+  EXPECT_NE(a.find("\"name\":\"DiskAlmostFull\""), std::string::npos) << a;
+  EXPECT_NE(a.find("\"severity\":\"critical\""), std::string::npos) << a;
+  EXPECT_NE(a.find("disk 95% full on db01"), std::string::npos) << a;
+  EXPECT_NE(a.find("\"transport\":\"http\""), std::string::npos) << a;
+  EXPECT_GE(d.metric("klaxon_http_intake_requests_total{code=\"200\",endpoint=\"/api/v2/alerts\"}"),
+            1);
+  // Prometheus counts no delivery errors (its own /metrics; it does not scrape itself here).
+  const std::string prom_metrics = test::http_get(prom_port, "/metrics");
+  EXPECT_EQ(test::metric_value(prom_metrics,
+                               "prometheus_notifications_errors_total{alertmanager=\"http://"
+                               "127.0.0.1:" +
+                                   std::to_string(d.http_port()) + "/api/v2/alerts\"}"),
+            0)
+      << prom_metrics;
+  const auto incidents = test::klaxonctl_lines("incidents list", d.data_dir(), true);
+  ASSERT_FALSE(incidents.empty());
+  EXPECT_NE(incidents[0].find("DiskAlmostFull"), std::string::npos) << incidents[0];
+  prom.signal(SIGTERM);
+  prom.wait(10s);
+}
+
 }  // namespace
 }  // namespace klaxon

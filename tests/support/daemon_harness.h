@@ -22,14 +22,15 @@ inline std::string klaxonctl_path() { return test::binary_dir() + "/daemon/klaxo
 class Daemon {
  public:
   explicit Daemon(const test::TempDir& dir, const std::string& extra_sources = "",
-                  const std::string& tcp_extra = "", const std::string& udp_extra = "")
+                  const std::string& tcp_extra = "", const std::string& udp_extra = "",
+                  const std::string& http_extra = "")
       : dir_(dir.path()),
         tcp_port_(test::free_tcp_port()),
         udp_port_(test::free_udp_port()),
         http_port_(test::free_tcp_port()) {
     config_ =
         "data_dir: " + dir_ + "/data\n" +
-        "http:\n  listen: 127.0.0.1:" + std::to_string(http_port_) + "\n" +
+        "http:\n  listen: 127.0.0.1:" + std::to_string(http_port_) + "\n" + http_extra +
         "sources:\n"
         "  syslog_tcp:\n    type: syslog_tcp\n    listen: 127.0.0.1:" +
         std::to_string(tcp_port_) + "\n" + tcp_extra +

@@ -201,6 +201,28 @@ std::string http_get(uint16_t port, const std::string& path, int* status) {
   return body == std::string::npos ? "" : resp.substr(body + 4);
 }
 
+std::string http_post(uint16_t port, const std::string& path, const std::string& body, int* status,
+                      const std::string& headers, std::string* response_headers) {
+  if (status) *status = 0;
+  const int fd = connect_tcp(port);
+  if (fd < 0) return "";
+  timeval tv{30, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  send_all(fd, "POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n" +
+                   "Content-Type: application/json\r\nContent-Length: " +
+                   std::to_string(body.size()) + "\r\n" + headers + "\r\n" + body);
+  std::string resp;
+  char buf[8192];
+  ssize_t n;
+  while ((n = recv(fd, buf, sizeof buf, 0)) > 0) resp.append(buf, static_cast<size_t>(n));
+  close(fd);
+  const size_t sp = resp.find(' ');
+  if (status && sp != std::string::npos) *status = std::atoi(resp.c_str() + sp + 1);
+  const size_t end = resp.find("\r\n\r\n");
+  if (response_headers) *response_headers = resp.substr(0, end);
+  return end == std::string::npos ? "" : resp.substr(end + 4);
+}
+
 double metric_value(const std::string& text, const std::string& series) {
   std::istringstream in(text);
   std::string line;

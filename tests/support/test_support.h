@@ -60,6 +60,11 @@ bool send_all(int fd, const std::string& data);
 bool send_udp(uint16_t port, const std::string& datagram);
 // GET http://127.0.0.1:port/path; returns the body, status in *status (0 on failure).
 std::string http_get(uint16_t port, const std::string& path, int* status = nullptr);
+// One POST on a fresh connection; returns the response body. `headers` are extra header lines
+// ("Authorization: Bearer x\r\n"); `response_headers` receives the status line and headers.
+std::string http_post(uint16_t port, const std::string& path, const std::string& body,
+                      int* status = nullptr, const std::string& headers = "",
+                      std::string* response_headers = nullptr);
 // Value of an unlabelled (or exactly labelled) series in Prometheus text, -1 when absent.
 double metric_value(const std::string& metrics_text, const std::string& series);
 
