@@ -3,6 +3,7 @@
 #   ./deploy/klaxon.sh run     install what is missing, build (Release), start klaxond on its
 #                              embedded default configuration, data under ./data
 #   ./deploy/klaxon.sh test    install what is missing, build, run the whole test suite
+#                              (Release, then ASan+UBSan, then 5 s of libFuzzer per parser)
 # Other verbs: deps, build, bench, asan-test, fuzz. Everything comes from Debian's packages.
 set -euo pipefail
 
@@ -20,6 +21,18 @@ test_pkgs=(syslog-ng-core bsdutils prometheus openssl procps kcat systemd dnsmas
 fuzz_pkgs=(clang libclang-rt-14-dev)
 
 log() { printf '==> %s\n' "$*" >&2; }
+
+# libFuzzer targets (tests/fuzz/README.md) with clang in build-fuzz/: only the fuzz targets
+# are built there; CTest makes seeds from ../shared/corpus and runs each target for 5 s.
+# Longer runs: tests/fuzz/run_long.sh.
+run_fuzz() {
+  if [ ! -f build-fuzz/build.ninja ]; then
+    CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+      -DKLAXON_FUZZ=ON -DKLAXON_BUILD_BENCH=OFF >/dev/null
+  fi
+  cmake --build build-fuzz -j "$jobs" --target klaxon_fuzzers
+  (cd build-fuzz && ctest -L fuzz --output-on-failure)
+}
 
 install_pkgs() {
   local missing=()
@@ -66,6 +79,9 @@ case "${1:-}" in
     log "the same tests under AddressSanitizer + UndefinedBehaviorSanitizer"
     configure_build build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKLAXON_SANITIZE=ON -DKLAXON_BUILD_BENCH=OFF
     (cd build-asan && ctest --output-on-failure -j "$jobs" --timeout 600)
+    log "a short libFuzzer run of every parser (5 s each)"
+    install_pkgs "${fuzz_pkgs[@]}"
+    run_fuzz
     ;;
   asan-test)
     install_pkgs "${build_pkgs[@]}" "${test_pkgs[@]}"
@@ -73,15 +89,8 @@ case "${1:-}" in
     (cd build-asan && ctest --output-on-failure -j "$jobs" --timeout 600)
     ;;
   fuzz)
-    # libFuzzer targets (tests/fuzz/README.md) with clang in build-fuzz/: only the fuzz targets
-    # are built there; CTest makes seeds from ../shared/corpus and runs each target for 5 s.
     install_pkgs "${build_pkgs[@]}" "${fuzz_pkgs[@]}"
-    if [ ! -f build-fuzz/build.ninja ]; then
-      CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-        -DKLAXON_FUZZ=ON -DKLAXON_BUILD_BENCH=OFF >/dev/null
-    fi
-    cmake --build build-fuzz -j "$jobs" --target klaxon_fuzzers
-    (cd build-fuzz && ctest -L fuzz --output-on-failure)
+    run_fuzz
     ;;
   bench)
     install_pkgs "${build_pkgs[@]}" curl

@@ -61,6 +61,54 @@ std::string_view kv_body_inside(std::string_view msg) {
 
 }  // namespace
 
+void MessageParser::unwrap_shipped_line(Alert& a, int64_t now_ns) {
+  const std::string_view line = a.message;
+  const bool syslog = line.size() > 3 && line[0] == '<' && line[1] >= '0' && line[1] <= '9';
+  InputFormat kv = sniff_body(line);
+  if (!syslog && kv != InputFormat::kCef && kv != InputFormat::kLeef) return;
+  const Alert shipped = a;  // what the event says, kept when the line does not parse
+  std::string_view body = line;
+  if (syslog) {
+    SyslogParseOptions so;
+    so.now_ns = now_ns;
+    so.default_utc_offset_s = options_.default_utc_offset_s;
+    so.compliant_msg = options_.compliant_msg;
+    if (!parse_syslog(line, so, a).ok()) {
+      a = shipped;
+      return;
+    }
+    // The line's own time is the event's; the shipper's @timestamp is when it read the line.
+    if (!a.has_timestamp) {
+      a.timestamp_ns = shipped.timestamp_ns;
+      a.has_timestamp = shipped.has_timestamp;
+    }
+    body = a.message;
+    kv = sniff_body(body);
+    if (kv == InputFormat::kSyslog) {
+      if (std::string_view tagged = kv_body_behind_tag(a, line); !tagged.empty()) {
+        body = tagged;
+      } else {
+        body = kv_body_inside(a.message);
+      }
+      kv = sniff_body(body);
+    }
+  }
+  if (kv != InputFormat::kCef && kv != InputFormat::kLeef) return;
+  KvFormatOptions ko;
+  ko.now_ns = now_ns;
+  ko.default_utc_offset_s = options_.default_utc_offset_s;
+  scratch_.reset(line.size() + 256);
+  const Alert before_kv = a;
+  const std::string_view text = a.message;
+  const ParseStatus s =
+      kv == InputFormat::kCef ? map_cef(body, ko, scratch_, a) : map_leef(body, ko, scratch_, a);
+  if (!s.ok()) {
+    a = before_kv;  // the syslog part stands; the record stays text
+    return;
+  }
+  if (!text.empty() && a.message.data() == text.data()) a.message = {};
+}
+
 ParseStatus MessageParser::parse(std::string_view frame, const IngestMeta& meta, int64_t now_ns,
                                  Alert& alert, FunctionRef<void(Alert&)> emit) {
   alert = Alert{};
@@ -123,6 +171,7 @@ ParseStatus MessageParser::parse(std::string_view frame, const IngestMeta& meta,
         // The JSON document is not free text: `message` is what the body says it is (its
         // "message" key), not the document again (that is in event.original).
         if (!msg_before.empty() && a.message.data() == msg_before.data()) a.message = {};
+        if (a.format == InputFormat::kBeats) unwrap_shipped_line(a, now_ns);
         finish(a);
       });
       return s.ok() ? s : at_body(s);

@@ -59,6 +59,10 @@ class MessageParser {
   }
 
  private:
+  // A Beats event whose `message` is a whole syslog line, or a CEF/LEEF record, as Filebeat
+  // ships them: the line is parsed too (its envelope, time and body), over the event's fields.
+  void unwrap_shipped_line(Alert& alert, int64_t now_ns);
+
   ParseOptions options_;
   JsonMapper json_;
   Scratch scratch_;

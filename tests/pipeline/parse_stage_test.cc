@@ -2,6 +2,7 @@
 #include "pipeline/core/alert_record.h"
 #include "pipeline/core/block.h"
 #include "pipeline/stages/parse.h"
+#include "pipeline/stages/syslog_parse.h"
 
 #include <gtest/gtest.h>
 #include <prometheus/registry.h>
@@ -197,6 +198,43 @@ TEST(MessageParser, ExplicitFormatRejectsABodyOfAnotherFormat) {
             RejectReason::kFormat);
   EXPECT_EQ(parse_as("<13>1 - host app - - - plain words", InputFormat::kAuto, a).reason,
             RejectReason::kNone);
+}
+
+// Filebeat ships a log line as the event's `message` (to Kafka, or to the Beats listener): the
+// syslog line inside is parsed too, and a CEF record inside that.
+TEST(MessageParser, ABeatsEventCarryingASyslogLineIsParsedThrough) {
+  Alert a;
+  const std::string syslog_event =
+      R"({"@timestamp":"2026-11-23T10:00:05.120Z","agent":{"type":"filebeat","name":"fb01"},)"
+      R"("ecs":{"version":"8.0.0"},"log":{"file":{"path":"/var/log/auth.log"}},)"
+      R"("message":"<34>1 2026-11-23T09:59:59.5Z bastion01 sshd 4242 - - Failed password for \"root\" from 203.0.113.7"})";
+  ASSERT_TRUE(parse_as(syslog_event, InputFormat::kAuto, a).ok());
+  EXPECT_EQ(a.format, InputFormat::kBeats);
+  EXPECT_EQ(a.syslog.format, SyslogFormat::kRfc5424);
+  EXPECT_EQ(a.syslog.appname, "sshd");
+  EXPECT_EQ(a.syslog.hostname, "bastion01");
+  EXPECT_EQ(a.severity, Severity::kCritical);  // PRI 34: auth.crit
+  EXPECT_EQ(a.message, R"(Failed password for "root" from 203.0.113.7)");
+  std::string ts;
+  append_rfc3339(a.timestamp_ns, ts);
+  EXPECT_EQ(ts, "2026-11-23T09:59:59.5Z");  // the line's time, not the shipper's
+
+  const std::string cef_event =
+      R"({"@timestamp":"2026-11-23T10:00:05Z","agent":{"type":"filebeat"},)"
+      R"("message":"<134>Nov 23 09:59:58 fw01 CEF:0|Acme|Edge|1.0|100|Port scan|7|src=198.51.100.4 dst=10.0.0.5 dpt=22"})";
+  ASSERT_TRUE(parse_as(cef_event, InputFormat::kAuto, a).ok());
+  EXPECT_EQ(a.rule_name, "Port scan");
+  EXPECT_EQ(a.source_ip, "198.51.100.4");
+  EXPECT_EQ(a.destination_port, 22);
+  EXPECT_EQ(a.severity, Severity::kHigh);  // CEF 7
+
+  // A line that is not syslog stays the event's message; a broken envelope changes nothing.
+  ASSERT_TRUE(parse_as(R"({"@timestamp":"2026-11-23T10:00:05Z","agent":{"type":"filebeat"},)"
+                       R"("message":"<999>1 broken"})",
+                       InputFormat::kAuto, a)
+                  .ok());
+  EXPECT_EQ(a.message, "<999>1 broken");
+  EXPECT_EQ(a.syslog.format, SyslogFormat::kNone);
 }
 
 TEST(BlockBuilder, RoundTripCompressedAndPlain) {
