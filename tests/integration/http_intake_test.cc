@@ -138,7 +138,8 @@ TEST(HttpIntake, BadRequestsAreRefusedAndNothingIsStored) {
   // Garbage instead of HTTP does not disturb the next request.
   const int fd = test::connect_tcp(d.http_port());
   ASSERT_GE(fd, 0);
-  test::send_all(fd, std::string("\x16\x03\x01\x02\x00garbage\r\n\r\n", 19));
+  static constexpr char kGarbage[] = "\x16\x03\x01\x02\x00garbage\r\n\r\n";
+  test::send_all(fd, std::string(kGarbage, sizeof kGarbage - 1));  // with its NUL byte
   close(fd);
   body = test::http_post(d.http_port(), "/api/v1/alerts", alert_json(9), &status);
   EXPECT_EQ(status, 200) << body;
