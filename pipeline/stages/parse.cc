@@ -59,7 +59,35 @@ std::string_view kv_body_inside(std::string_view msg) {
   return {};
 }
 
+// The CEF or LEEF record after a syslog envelope whose MSG did not start with it, or empty.
+std::string_view kv_body_after_envelope(const Alert& a, std::string_view frame) {
+  if (std::string_view tagged = kv_body_behind_tag(a, frame); !tagged.empty()) return tagged;
+  return kv_body_inside(a.message);
+}
+
 }  // namespace
+
+SyslogParseOptions MessageParser::syslog_options(int64_t now_ns) const {
+  SyslogParseOptions so;
+  so.now_ns = now_ns;
+  so.default_utc_offset_s = options_.default_utc_offset_s;
+  so.compliant_msg = options_.compliant_msg;
+  return so;
+}
+
+ParseStatus MessageParser::map_kv(InputFormat kv, std::string_view body, size_t frame_size,
+                                  int64_t now_ns, Alert& a) {
+  KvFormatOptions ko;
+  ko.now_ns = now_ns;
+  ko.default_utc_offset_s = options_.default_utc_offset_s;
+  scratch_.reset(frame_size + 256);
+  const std::string_view text = a.message;
+  const ParseStatus s =
+      kv == InputFormat::kCef ? map_cef(body, ko, scratch_, a) : map_leef(body, ko, scratch_, a);
+  // The record is not free text: `message` is its msg, not the record again.
+  if (s.ok() && !text.empty() && a.message.data() == text.data()) a.message = {};
+  return s;
+}
 
 void MessageParser::unwrap_shipped_line(Alert& a, int64_t now_ns) {
   const std::string_view line = a.message;
@@ -69,11 +97,7 @@ void MessageParser::unwrap_shipped_line(Alert& a, int64_t now_ns) {
   const Alert shipped = a;  // what the event says, kept when the line does not parse
   std::string_view body = line;
   if (syslog) {
-    SyslogParseOptions so;
-    so.now_ns = now_ns;
-    so.default_utc_offset_s = options_.default_utc_offset_s;
-    so.compliant_msg = options_.compliant_msg;
-    if (!parse_syslog(line, so, a).ok()) {
+    if (!parse_syslog(line, syslog_options(now_ns), a).ok()) {
       a = shipped;
       return;
     }
@@ -85,28 +109,13 @@ void MessageParser::unwrap_shipped_line(Alert& a, int64_t now_ns) {
     body = a.message;
     kv = sniff_body(body);
     if (kv == InputFormat::kSyslog) {
-      if (std::string_view tagged = kv_body_behind_tag(a, line); !tagged.empty()) {
-        body = tagged;
-      } else {
-        body = kv_body_inside(a.message);
-      }
+      body = kv_body_after_envelope(a, line);
       kv = sniff_body(body);
     }
   }
   if (kv != InputFormat::kCef && kv != InputFormat::kLeef) return;
-  KvFormatOptions ko;
-  ko.now_ns = now_ns;
-  ko.default_utc_offset_s = options_.default_utc_offset_s;
-  scratch_.reset(line.size() + 256);
   const Alert before_kv = a;
-  const std::string_view text = a.message;
-  const ParseStatus s =
-      kv == InputFormat::kCef ? map_cef(body, ko, scratch_, a) : map_leef(body, ko, scratch_, a);
-  if (!s.ok()) {
-    a = before_kv;  // the syslog part stands; the record stays text
-    return;
-  }
-  if (!text.empty() && a.message.data() == text.data()) a.message = {};
+  if (!map_kv(kv, body, line.size(), now_ns, a).ok()) a = before_kv;  // the line stays text
 }
 
 ParseStatus MessageParser::parse(std::string_view frame, const IngestMeta& meta, int64_t now_ns,
@@ -124,24 +133,14 @@ ParseStatus MessageParser::parse(std::string_view frame, const IngestMeta& meta,
   if (found != InputFormat::kSyslog && want != InputFormat::kSyslog) {
     body = frame;
   } else {
-    SyslogParseOptions so;
-    so.now_ns = now_ns;
-    so.default_utc_offset_s = options_.default_utc_offset_s;
-    so.compliant_msg = options_.compliant_msg;
-    ParseStatus s = parse_syslog(frame, so, alert);
+    ParseStatus s = parse_syslog(frame, syslog_options(now_ns), alert);
     if (!s.ok()) return s;
     body = json_body_of(alert.message);
     found = sniff_body(body);
     if (found == InputFormat::kSyslog) {
-      if (std::string_view tagged = kv_body_behind_tag(alert, frame); !tagged.empty()) {
-        body = tagged;
-        found = sniff_body(body);
-      } else if (std::string_view inside = kv_body_inside(alert.message); !inside.empty()) {
-        body = inside;
-        found = sniff_body(body);
-      } else {
-        body = alert.message;
-      }
+      const std::string_view record = kv_body_after_envelope(alert, frame);
+      body = record.empty() ? alert.message : record;
+      found = sniff_body(body);
     }
   }
   if (want == InputFormat::kSyslog) found = InputFormat::kSyslog;
@@ -178,15 +177,8 @@ ParseStatus MessageParser::parse(std::string_view frame, const IngestMeta& meta,
     }
     case InputFormat::kCef:
     case InputFormat::kLeef: {
-      KvFormatOptions ko;
-      ko.now_ns = now_ns;
-      ko.default_utc_offset_s = options_.default_utc_offset_s;
-      scratch_.reset(frame.size() + 256);
-      const std::string_view msg_before = alert.message;
-      ParseStatus s = found == InputFormat::kCef ? map_cef(body, ko, scratch_, alert)
-                                                 : map_leef(body, ko, scratch_, alert);
+      const ParseStatus s = map_kv(found, body, frame.size(), now_ns, alert);
       if (!s.ok()) return at_body(s);
-      if (!msg_before.empty() && alert.message.data() == msg_before.data()) alert.message = {};
       alert.format = found;
       finish(alert);
       return s;

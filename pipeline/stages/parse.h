@@ -62,6 +62,10 @@ class MessageParser {
   // A Beats event whose `message` is a whole syslog line, or a CEF/LEEF record, as Filebeat
   // ships them: the line is parsed too (its envelope, time and body), over the event's fields.
   void unwrap_shipped_line(Alert& alert, int64_t now_ns);
+  SyslogParseOptions syslog_options(int64_t now_ns) const;
+  // A CEF or LEEF record into `a` (values unescaped into scratch_, sized from the frame).
+  ParseStatus map_kv(InputFormat kv, std::string_view body, size_t frame_size, int64_t now_ns,
+                     Alert& a);
 
   ParseOptions options_;
   JsonMapper json_;
