@@ -431,7 +431,38 @@ Result<Config> parse_config(const std::string& text, const std::string& name) {
   if (root.IsNull()) return c.err("(top level)", "the file is empty; expected a map");
   KLAXON_TRY(check_keys(c, root, "",
                         {"data_dir", "http", "sources", "parse", "dedupe", "correlate", "audit",
-                         "enrich", "pipeline", "storage", "log"}));
+                         "enrich", "pipeline", "storage", "log", "api", "notify"}));
+  if (const auto api = root["api"]) {
+    KLAXON_TRY(check_keys(c, api, "api", {"tokens"}));
+    if (const auto tokens = api["tokens"]) {
+      if (!tokens.IsSequence())
+        return c.err("api.tokens", "expected a list of {name, role, sha256}");
+      for (const auto& t : tokens) {
+        const std::string where = "api.tokens[" + std::to_string(cfg.api_tokens.size()) + "]";
+        KLAXON_TRY(check_keys(c, t, where, {"name", "role", "sha256"}));
+        Config::ApiToken tok;
+        tok.name = scalar_text(t["name"]);
+        tok.role = scalar_text(t["role"]);
+        const std::string hex = scalar_text(t["sha256"]);
+        if (tok.name.empty()) return c.err(where + ".name", "expected the token holder's name");
+        if (tok.role != "viewer" && tok.role != "responder" && tok.role != "admin")
+          return c.err(where + ".role",
+                       "expected viewer, responder or admin, got \"" + tok.role + "\"");
+        if (hex.size() != 64 ||
+            hex.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos)
+          return c.err(where + ".sha256",
+                       "expected the SHA-256 of the token as 64 hex digits "
+                       "(klaxonctl token-hash prints it)");
+        for (size_t i = 0; i < 32; ++i)
+          tok.sha256[i] = static_cast<uint8_t>(std::stoi(hex.substr(2 * i, 2), nullptr, 16));
+        cfg.api_tokens.push_back(std::move(tok));
+      }
+    }
+  }
+  if (const auto n = root["notify"]) {
+    if (!n.IsMap()) return c.err("notify", "expected a map (route, receivers, policies, ...)");
+    cfg.notify_yaml = YAML::Dump(n);
+  }
   if (root["data_dir"]) {
     cfg.data_dir = scalar_text(root["data_dir"]);
     if (!root["data_dir"].IsScalar() || cfg.data_dir.empty())
@@ -545,7 +576,20 @@ Result<Config> parse_config(const std::string& text, const std::string& name) {
   if (const auto k = root["correlate"]) {
     KLAXON_TRY(check_keys(c, k, "correlate",
                           {"enabled", "shards", "min_severity", "group_by", "group_window",
-                           "allowed_lateness", "duplicate_summary", "rules"}));
+                           "allowed_lateness", "duplicate_summary", "rules", "flapping"}));
+    if (const auto f = k["flapping"]) {
+      KLAXON_TRY(check_keys(c, f, "correlate.flapping", {"reopens", "window"}));
+      if (f["reopens"]) {
+        uint64_t v = 0;
+        CFG_TRY_ASSIGN(v, get_uint(c, f["reopens"], "correlate.flapping.reopens", 2, 1000));
+        cfg.correlate.flapping.threshold = static_cast<int>(v);
+      }
+      if (f["window"]) {
+        std::chrono::milliseconds v{};
+        CFG_TRY_ASSIGN(v, get_duration(c, f["window"], "correlate.flapping.window"));
+        cfg.correlate.flapping.window_ns = static_cast<int64_t>(v.count()) * 1'000'000;
+      }
+    }
     if (k["rules"]) {
       // Sigma rules: detection rules and correlation rules, several YAML documents.
       std::string path;

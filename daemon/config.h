@@ -16,6 +16,7 @@
 #include "pipeline/stages/correlate.h"
 #include "pipeline/stages/parse.h"
 
+#include <array>
 #include <string>
 #include <vector>
 
@@ -55,6 +56,18 @@ struct Config {
     bool whois = false;
     enrich::EnrichOptions options;
   } enrich;
+  // `api.tokens`: who may use the incident API (daemon/incident_api.h), by the SHA-256 of
+  // their bearer token, with a role: viewer (read), responder (ack, note, assign, resolve,
+  // silences), admin (close, reopen). No tokens: the API answers 401 to everyone.
+  struct ApiToken {
+    std::string name;
+    std::string role;
+    std::array<uint8_t, 32> sha256{};
+  };
+  std::vector<ApiToken> api_tokens;
+  // `notify:` (routes, receivers, inhibit_rules, policies) as YAML text, validated at load by
+  // the notifier's parser (daemon/notifier.h). Empty: nobody is notified.
+  std::string notify_yaml;
   size_t queue_capacity = 64;  // batches, per queue
   bool sync = true;            // fsync every group commit
   LogLevel log_level = LogLevel::kInfo;

@@ -2,6 +2,7 @@
 
 #include "daemon/http_intake.h"
 #include "daemon/http_server.h"
+#include "daemon/incident_api.h"
 #include "daemon/watchdog.h"
 #include "enrich/enricher.h"
 #include "pipeline/core/alert_record.h"
@@ -56,8 +57,25 @@ Status restore_correlation(Store& store, CorrelateStage& stage,
     if (shard < checkpoints.size()) checkpoints[shard].assign(v);
     return true;
   }));
+  // The shard count that wrote the covered sequences. It is recorded before any shard
+  // commits; when it changes, every shard starts from the oldest covered sequence, written
+  // for all shards at once so that a crash before their first commits keeps it.
+  size_t stored_shards = 0;
+  if (auto v = store.get_meta("corr/shards"); v && !v->empty())
+    stored_shards = std::strtoul(v->c_str(), nullptr, 10);
   const size_t n = incidents.size();
-  stage.restore(std::move(incidents), *covered, checkpoints);
+  stage.restore(std::move(incidents), *covered, checkpoints, stored_shards);
+  if (stored_shards != stage.shard_count()) {
+    if (!covered->empty()) {
+      const uint64_t from = stage.replay_from() - 1;
+      for (size_t i = 0; i < stage.shard_count(); ++i) {
+        std::string v(8, '\0');
+        for (int b = 0; b < 8; ++b) v[b] = static_cast<char>((from >> (8 * (7 - b))) & 0xFF);
+        KLAXON_TRY(store.put_meta("corr/covered/" + std::to_string(i), v));
+      }
+    }
+    KLAXON_TRY(store.put_meta("corr/shards", std::to_string(stage.shard_count())));
+  }
   log_event(LogLevel::kInfo, "correlate", "restored",
             {{"incidents", std::to_string(n)},
              {"replay_from", std::to_string(stage.replay_from())},
@@ -340,6 +358,9 @@ int run_daemon(Config config, const std::string& config_path) {
                 {{"error", st.error().to_string()}});
       return 1;
     }
+    // Operations on incidents that left memory (an acknowledgement of an old incident, the
+    // delivery record of a closure notice) read them back from the store.
+    correlate->set_loader([&store](const IncidentId& id) { return store->get_incident(id); });
     if (config.enrich.enabled) {
       auto created = start_enrichment(config.enrich, *registry, *correlate);
       if (!created) {
@@ -414,6 +435,9 @@ int run_daemon(Config config, const std::string& config_path) {
     return HttpResponse{200, "text/plain; charset=utf-8", "ready\n", {}};
   });
   intake.register_routes(http);
+  IncidentApi api(io, *store, correlate.get(), nullptr,
+                  IncidentApiOptions{config.api_tokens, config.http_durable_timeout}, *registry);
+  api.register_routes(http);
   if (auto s = http.start(); !s) return fail_start(s.error());
 
   // Queue depths are sampled, not updated per batch.
@@ -450,6 +474,7 @@ int run_daemon(Config config, const std::string& config_path) {
     log_configure(next->log_level, next->log_json);
     parse.update_parse_options(next->parse.parse);
     intake.set_tokens(next->http_tokens);
+    api.set_tokens(next->api_tokens);
     bool tls_ok = true;
     for (size_t i = 0; i < tcp.size() && i < next->tcp.size(); ++i) {
       tcp[i]->update_limits(next->tcp[i]);

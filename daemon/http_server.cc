@@ -53,8 +53,12 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     }
     auto req = parser_->release();
     std::string target(req.target());
+    std::string query;
     const size_t q = target.find('?');
-    if (q != std::string::npos) target.resize(q);
+    if (q != std::string::npos) {
+      query = target.substr(q + 1);
+      target.resize(q);
+    }
     auto res = std::make_shared<http::response<http::string_body>>();
     res->version(req.version());
     res->keep_alive(req.keep_alive());
@@ -67,29 +71,18 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
         write(res);
         return;
       }
-      HttpRequest r;
-      r.target = target;
-      r.authorization = std::string(req[http::field::authorization]);
-      r.content_type = std::string(req[http::field::content_type]);
-      boost::system::error_code pec;
-      const auto ep = stream_.socket().remote_endpoint(pec);
-      if (!pec) r.peer = ep.address().to_string() + ":" + std::to_string(ep.port());
-      r.body = std::move(req.body());
-      // The answer may take a while (it waits for durability): no read deadline meanwhile.
-      stream_.expires_never();
-      post->second(std::move(r), [self = shared_from_this(), res](HttpResponse out) {
-        asio::post(self->stream_.get_executor(), [self, res, out = std::move(out)]() mutable {
-          res->result(static_cast<http::status>(out.status));
-          res->set(http::field::content_type, out.content_type);
-          for (const auto& [name, value] : out.headers) res->set(name, value);
-          res->body() = std::move(out.body);
-          self->write(res);
-        });
-      });
+      dispatch(post->second, req, std::move(target), std::move(query), res);
       return;
     }
     const auto it = server_.routes_.find(target);
     if (it == server_.routes_.end()) {
+      // The longest registered prefix of the path, if any.
+      for (auto p = server_.prefix_routes_.rbegin(); p != server_.prefix_routes_.rend(); ++p) {
+        if (target.compare(0, p->first.size(), p->first) == 0) {
+          dispatch(p->second, req, std::move(target), std::move(query), res);
+          return;
+        }
+      }
       res->result(http::status::not_found);
       res->set(http::field::content_type, "text/plain; charset=utf-8");
       res->body() = "not found\n";
@@ -104,6 +97,33 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       if (req.method() != http::verb::head) res->body() = std::move(r.body);
     }
     write(res);
+  }
+
+  void dispatch(const HttpServer::PostHandler& handler, http::request<http::string_body>& req,
+                std::string target, std::string query,
+                const std::shared_ptr<http::response<http::string_body>>& res) {
+    HttpRequest r;
+    r.method = std::string(req.method_string());
+    r.target = std::move(target);
+    r.query = std::move(query);
+    r.authorization = std::string(req[http::field::authorization]);
+    r.content_type = std::string(req[http::field::content_type]);
+    boost::system::error_code pec;
+    const auto ep = stream_.socket().remote_endpoint(pec);
+    if (!pec) r.peer = ep.address().to_string() + ":" + std::to_string(ep.port());
+    r.body = std::move(req.body());
+    const bool head = req.method() == http::verb::head;
+    // The answer may take a while (it waits for durability): no read deadline meanwhile.
+    stream_.expires_never();
+    handler(std::move(r), [self = shared_from_this(), res, head](HttpResponse out) {
+      asio::post(self->stream_.get_executor(), [self, res, head, out = std::move(out)]() mutable {
+        res->result(static_cast<http::status>(out.status));
+        res->set(http::field::content_type, out.content_type);
+        for (const auto& [name, value] : out.headers) res->set(name, value);
+        if (!head) res->body() = std::move(out.body);
+        self->write(res);
+      });
+    });
   }
 
   void write(const std::shared_ptr<http::response<http::string_body>>& res) {

@@ -1,5 +1,5 @@
 // HttpServer: klaxond's one HTTP listener (Boost.Beast): /metrics, /healthz, /readyz and the
-// alert intake (daemon/http_intake.h).
+// alert intake (daemon/http_intake.h) and the incident API (daemon/incident_api.h).
 //
 // Runs on the daemon's I/O thread. Requests are bounded (8 KiB of headers, max_body_size of
 // body, 30 s to arrive); keep-alive is honoured. GET routes answer at once; POST routes answer
@@ -30,7 +30,9 @@ struct HttpResponse {
 };
 
 struct HttpRequest {
+  std::string method;  // "GET", "POST", "DELETE", ...
   std::string target;  // path, without the query
+  std::string query;   // after '?', undecoded; "" when none
   std::string authorization;
   std::string content_type;
   std::string peer;  // "192.0.2.1:51514"
@@ -49,6 +51,11 @@ class HttpServer {
   void route_post(const std::string& path, PostHandler handler) {
     post_routes_[path] = std::move(handler);
   }
+  // Any method, any path under `prefix` (the JSON API: /api/v1/incidents/<id>/ack). Exact
+  // routes win; among prefixes the longest.
+  void route_prefix(const std::string& prefix, PostHandler handler) {
+    prefix_routes_[prefix] = std::move(handler);
+  }
   Status start();
   void stop();
   uint16_t port() const { return port_; }
@@ -62,6 +69,7 @@ class HttpServer {
   boost::asio::ip::tcp::acceptor acceptor_;
   std::map<std::string, Handler> routes_;
   std::map<std::string, PostHandler> post_routes_;
+  std::map<std::string, PostHandler> prefix_routes_;
   size_t max_body_size_;
   uint16_t port_ = 0;
   bool stopping_ = false;

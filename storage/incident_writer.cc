@@ -36,6 +36,8 @@ void IncidentWriter::run() {
       [&](std::vector<std::unique_ptr<IncidentCommit>>& group, bool, int64_t commit_ns) {
         int64_t oldest = 0;
         for (auto& c : group) {
+          if (on_written_) on_written_(*c);
+          for (auto& cb : c->on_durable) cb();
           if (c->oldest_enqueued_ns && (oldest == 0 || c->oldest_enqueued_ns < oldest))
             oldest = c->oldest_enqueued_ns;
         }

@@ -14,6 +14,7 @@
 #include "storage/store.h"
 
 #include <atomic>
+#include <functional>
 #include <thread>
 
 namespace klaxon {
@@ -24,6 +25,11 @@ class IncidentWriter {
                  size_t max_group = 64);
   ~IncidentWriter();
 
+  // Before start(): called on the writer thread with each commit once it is durable (the
+  // notifier learns of incident changes here). Must not block.
+  void set_on_written(std::function<void(const IncidentCommit&)> fn) {
+    on_written_ = std::move(fn);
+  }
   void start();
   void drain_and_stop();
 
@@ -36,6 +42,7 @@ class IncidentWriter {
   size_t max_group_;
   std::atomic<bool> stopping_{false};
   std::thread thread_;
+  std::function<void(const IncidentCommit&)> on_written_;
 };
 
 }  // namespace klaxon

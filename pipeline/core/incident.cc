@@ -217,11 +217,13 @@ const char* incident_event_type_name(IncidentEventType t) {
       return "assigned";
     case IncidentEventType::kFlapping:
       return "flapping";
+    case IncidentEventType::kNotificationSuppressed:
+      return "notification_suppressed";
   }
   return "unknown";
 }
 
-bool known_incident_event_type(uint8_t v) { return v >= 1 && v <= 15; }
+bool known_incident_event_type(uint8_t v) { return v >= 1 && v <= 16; }
 
 const char* observable_kind_name(ObservableKind k) {
   switch (k) {

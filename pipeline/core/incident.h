@@ -26,6 +26,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -75,6 +76,7 @@ enum class IncidentEventType : uint8_t {
   kReopened = 13,
   kAssigned = 14,
   kFlapping = 15,
+  kNotificationSuppressed = 16,  // silenced or inhibited: recorded with the reason
 };
 const char* incident_event_type_name(IncidentEventType t);
 bool known_incident_event_type(uint8_t v);
@@ -157,6 +159,8 @@ struct IncidentCommit {
   std::vector<std::pair<std::string, std::string>> incidents;  // 16-byte id, encoded state
   std::vector<std::pair<std::string, std::string>> meta;       // checkpoints (meta family)
   int64_t oldest_enqueued_ns = 0;                              // monotonic, for latency
+  // Run by the incident writer once this commit is durable (answers to API operations).
+  std::vector<std::function<void()>> on_durable;
 };
 
 // JSON renderings for klaxonctl and the API.

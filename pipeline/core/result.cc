@@ -18,6 +18,8 @@ const char* error_code_name(ErrorCode code) {
       return "unavailable";
     case ErrorCode::kInternal:
       return "internal";
+    case ErrorCode::kConflict:
+      return "conflict";
   }
   return "unknown";
 }

@@ -23,6 +23,7 @@ enum class ErrorCode {
   kNotFound,
   kUnavailable,  // try again later (full queue, shutting down)
   kInternal,
+  kConflict,  // not allowed in the current state (acknowledging a closed incident)
 };
 
 const char* error_code_name(ErrorCode code);

@@ -12,6 +12,8 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
+#include <deque>
 #include <limits>
 #include <unordered_set>
 
@@ -148,6 +150,15 @@ struct ActiveIncident {
   std::unordered_set<uint64_t> observed;
   std::array<uint16_t, kObservableKindCount> per_kind{};
   bool observed_loaded = false;
+  std::vector<int64_t> reopens;  // times of recent reopenings (flapping), oldest first
+};
+
+struct IncidentIdHash {
+  size_t operator()(const IncidentId& id) const {
+    uint64_t h;
+    std::memcpy(&h, id.bytes.data(), sizeof h);
+    return static_cast<size_t>(h);
+  }
 };
 
 uint64_t observable_hash(ObservableKind kind, std::string_view value) {
@@ -167,6 +178,12 @@ struct CorrelateStage::Shard {
   BoundedQueue<IncidentOp> ops;  // IncidentOps for this shard's incidents
   DedupeTable dedupe;
   std::unordered_map<uint64_t, std::unique_ptr<ActiveIncident>> groups;
+  // Incidents that left `groups` (a successor took their group, or their window passed),
+  // most recent last: outside operations (a late acknowledgement, a closure notice's delivery)
+  // still find them here, with their latest state, even before that state is written.
+  // Bounded; older ones are read back from the store through the loader.
+  std::unordered_map<IncidentId, std::unique_ptr<ActiveIncident>, IncidentIdHash> cold;
+  std::deque<IncidentId> cold_order;
   std::vector<ActiveIncident*> touched;
   uint64_t covered = 0;      // restored: alerts up to here were correlated before (replay skips)
   uint64_t dedupe_from = 0;  // restored: the dedupe checkpoint covers alerts up to here
@@ -199,18 +216,26 @@ CorrelateStage::CorrelateStage(std::shared_ptr<const CorrelateOptions> options,
 CorrelateStage::~CorrelateStage() { drain_and_stop(); }
 
 void CorrelateStage::restore(std::vector<Incident> incidents, const std::vector<uint64_t>& covered,
-                             const std::vector<std::string>& dedupe_checkpoints) {
+                             const std::vector<std::string>& dedupe_checkpoints,
+                             size_t stored_shards) {
+  if (stored_shards == 0) stored_shards = covered.size();
+  const bool same_layout = stored_shards == shards_.size();
   // A shard count that changed since the last run: the smallest covered sequence is safe for
   // every shard (replayed alerts at or below an incident's last linked one are skipped).
   uint64_t floor = UINT64_MAX;
   for (uint64_t c : covered) floor = std::min(floor, c);
-  if (covered.empty()) floor = 0;
+  if (covered.empty() || (!same_layout && covered.size() < stored_shards)) floor = 0;
   for (auto& s : shards_) {
-    s->covered = covered.size() == shards_.size() ? covered[s->index] : floor;
+    if (same_layout) {
+      s->covered = s->index < covered.size() ? covered[s->index] : 0;
+    } else {
+      s->covered = floor;
+    }
     // A checkpoint fits only the shard that wrote it (same hash range): with another shard
     // count the table starts empty.
     s->dedupe_from = s->covered;
-    if (dedupe_checkpoints.size() == shards_.size() && dedupe_checkpoints[s->index].size() >= 8) {
+    if (same_layout && dedupe_checkpoints.size() == shards_.size() &&
+        dedupe_checkpoints[s->index].size() >= 8) {
       const std::string& c = dedupe_checkpoints[s->index];
       uint64_t seq = 0;
       for (int i = 0; i < 8; ++i) seq |= uint64_t{static_cast<uint8_t>(c[i])} << (8 * i);
@@ -343,6 +368,26 @@ void CorrelateStage::start() {
         s->dedupe.append_snapshot(v);
         commit->meta.emplace_back("corr/dedupe/" + std::to_string(s->index), std::move(v));
       };
+      auto keep_cold = [&](std::unique_ptr<ActiveIncident> ai) {
+        const IncidentId id = ai->state.id;
+        s->cold[id] = std::move(ai);
+        s->cold_order.push_back(id);
+      };
+      // Called between batches (nothing of theirs is in a touched list then).
+      auto trim_cold = [&] {
+        constexpr size_t kMaxCold = 4096;
+        while (s->cold.size() > kMaxCold && !s->cold_order.empty()) {
+          auto it = s->cold.find(s->cold_order.front());
+          s->cold_order.pop_front();
+          if (it != s->cold.end() && !it->second->dirty && !it->second->touched) s->cold.erase(it);
+        }
+        if (s->cold_order.size() > 4 * kMaxCold) {  // ids pushed again after a reload
+          std::deque<IncidentId> live;
+          for (const IncidentId& id : s->cold_order)
+            if (s->cold.count(id)) live.push_back(id);
+          s->cold_order.swap(live);
+        }
+      };
       auto touch = [&](ActiveIncident& ai) {
         if (!ai.touched) {
           ai.touched = true;
@@ -407,6 +452,8 @@ void CorrelateStage::start() {
         if (slot->touched)
           std::replace(s->touched.begin(), s->touched.end(), slot.get(),
                        static_cast<ActiveIncident*>(nullptr));
+        slot->touched = false;
+        keep_cold(std::move(slot));
       };
       auto open_incident = [&](std::unique_ptr<ActiveIncident>& slot, const CorrelationBatch& b,
                                const CorrelationItem& it) {
@@ -521,18 +568,122 @@ void CorrelateStage::start() {
         ++s->n_new;
         if (created_hook_) created_hook_(slot->state);
       };
-      // An outside change: an event on the incident's chain, if this shard still holds it.
-      auto apply_op = [&](IncidentOp& op) {
+      // An outside change: an event on the incident's chain. The incident is the group's
+      // active one, or one that left its group (cold), or one read back from the store.
+      auto find_incident = [&](const IncidentOp& op) -> ActiveIncident* {
         auto g = s->groups.find(op.group_hash);
-        if (g == s->groups.end() || !g->second || !(g->second->state.id == op.incident)) {
+        if (g != s->groups.end() && g->second && g->second->state.id == op.incident)
+          return g->second.get();
+        auto c = s->cold.find(op.incident);
+        if (c != s->cold.end()) return c->second.get();
+        if (!loader_) return nullptr;
+        auto loaded = loader_(op.incident);
+        // Only the shard that owns the group may write the chain.
+        if (!loaded || shard_of(loaded->group_hash) != s->index) return nullptr;
+        auto ai = std::make_unique<ActiveIncident>();
+        ai->state = std::move(*loaded);
+        ai->last_linked_event_ns = ai->state.last_seen_ns;
+        ActiveIncident* raw = ai.get();
+        keep_cold(std::move(ai));
+        return raw;
+      };
+      auto apply_op = [&](IncidentOp& op) {
+        auto refuse = [&](ErrorCode code, std::string why) {
+          if (op.done) {
+            IncidentOpResult r;
+            r.status = make_error(code, std::move(why));
+            op.done(std::move(r));
+          }
+        };
+        ActiveIncident* found = find_incident(op);
+        if (found == nullptr) {
           ++s->n_ops_not_active;
+          refuse(ErrorCode::kNotFound, "no incident " + op.incident.to_string());
           return;
         }
-        ActiveIncident& ai = *g->second;
+        ActiveIncident& ai = *found;
+        Incident& st = ai.state;
+        const IncidentStatus from = st.status;
+        auto conflict = [&] {
+          refuse(ErrorCode::kConflict, std::string("incident is ") + incident_status_name(from));
+        };
+        IncidentStatus to = from;
+        switch (op.type) {
+          case IncidentEventType::kAcknowledged:
+            if (from != IncidentStatus::kOpen) return conflict();
+            to = IncidentStatus::kAcknowledged;
+            break;
+          case IncidentEventType::kResolved:
+            if (from != IncidentStatus::kOpen && from != IncidentStatus::kAcknowledged)
+              return conflict();
+            to = IncidentStatus::kResolved;
+            break;
+          case IncidentEventType::kClosed:
+            if (from == IncidentStatus::kClosed) return conflict();
+            to = IncidentStatus::kClosed;
+            break;
+          case IncidentEventType::kReopened:
+            if (from != IncidentStatus::kResolved && from != IncidentStatus::kClosed)
+              return conflict();
+            to = IncidentStatus::kOpen;
+            break;
+          case IncidentEventType::kAssigned:
+            if (from == IncidentStatus::kClosed) return conflict();
+            st.assignee = op.assignee;
+            break;
+          default:
+            break;
+        }
         flush_linked(ai, op.time_ns);  // the chain keeps the order things happened in
+        if (to != from) {
+          st.status = to;
+          st.status_changed_ns = op.time_ns;
+          if (op.type == IncidentEventType::kReopened) ++st.reopen_count;
+        }
         emit(ai, op.type, op.time_ns, std::move(op.data), std::move(op.actor));
+        ai.dirty = true;
         touch(ai);
         ++s->n_ops;
+        if (op.done) {
+          IncidentOpResult r;
+          r.state = st;
+          r.event_seq = st.next_event_seq - 1;
+          r.event_hash = st.head_hash;
+          commit->on_durable.push_back(
+              [done = std::move(op.done), r = std::move(r)]() mutable { done(std::move(r)); });
+        }
+      };
+      // A resolved incident that takes a new alert is reopened; reopening often within the
+      // flapping window marks it flapping.
+      auto reopen_by_alert = [&](ActiveIncident& ai, const CorrelationItem& it) {
+        flush_linked(ai, it.received_ns);
+        Incident& st = ai.state;
+        st.status = IncidentStatus::kOpen;
+        st.status_changed_ns = it.received_ns;
+        ++st.reopen_count;
+        std::string data;
+        JsonObjectWriter w(data);
+        w.num("alert", static_cast<int64_t>(it.seq));
+        w.str("reason", "a new alert");
+        w.num("reopen_count", static_cast<int64_t>(st.reopen_count));
+        w.close();
+        emit(ai, IncidentEventType::kReopened, it.received_ns, std::move(data));
+        auto& r = ai.reopens;
+        r.push_back(it.received_ns);
+        r.erase(
+            std::remove_if(r.begin(), r.end(),
+                           [&](int64_t t) { return t + o.flapping.window_ns < it.received_ns; }),
+            r.end());
+        if (!st.flapping && static_cast<int>(r.size()) >= o.flapping.threshold) {
+          st.flapping = true;
+          std::string f;
+          JsonObjectWriter fw(f);
+          fw.raw("flapping", "true");
+          fw.num("reopens", static_cast<int64_t>(r.size()));
+          fw.num("window_s", o.flapping.window_ns / 1'000'000'000);
+          fw.close();
+          emit(ai, IncidentEventType::kFlapping, it.received_ns, std::move(f));
+        }
       };
 
       for (;;) {
@@ -567,13 +718,15 @@ void CorrelateStage::start() {
               s->dedupe.observe(in_group(it.fingerprint, it.group), it.time_ns, it.seq);
           const bool joinable = slot &&
                                 (slot->state.status == IncidentStatus::kOpen ||
-                                 slot->state.status == IncidentStatus::kAcknowledged) &&
+                                 slot->state.status == IncidentStatus::kAcknowledged ||
+                                 slot->state.status == IncidentStatus::kResolved) &&
                                 it.time_ns <= slot->state.last_seen_ns + o.group_window_ns;
           if (!joinable) {
             open_incident(slot, *batch, it);
             continue;
           }
           ActiveIncident& ai = *slot;
+          if (ai.state.status == IncidentStatus::kResolved) reopen_by_alert(ai, it);
           Incident& st = ai.state;
           st.last_alert_seq = it.seq;
           ++st.occurrences;
@@ -658,8 +811,18 @@ void CorrelateStage::start() {
             if (ai.state.last_seen_ns + o.group_window_ns < watermark) {
               if (ai.pending_duplicates) flush_linked(ai, ai.state.last_seen_ns);
               if (ai.dirty) write_state(ai);
+              keep_cold(std::move(it->second));
               it = s->groups.erase(it);
             } else {
+              // A flapping incident that has not reopened for a whole window is unmarked.
+              const int64_t last_reopen =
+                  ai.reopens.empty() ? ai.state.status_changed_ns : ai.reopens.back();
+              if (ai.state.flapping && last_reopen + o.flapping.window_ns < wall_ns()) {
+                ai.reopens.clear();
+                ai.state.flapping = false;
+                emit(ai, IncidentEventType::kFlapping, wall_ns(), R"({"flapping":false})");
+                write_state(ai);
+              }
               ++it;
             }
           }
@@ -689,6 +852,7 @@ void CorrelateStage::start() {
         metrics_.dedupe_evicted_capacity->Increment(
             static_cast<double>(cap_evicted - s->reported_cap_evicted));
         s->reported_cap_evicted = cap_evicted;
+        trim_cold();
         while (!out_.try_push(commit)) std::this_thread::sleep_for(std::chrono::microseconds(200));
       }
       // Shutdown: duplicates counted since the last event are written too, and the outside
@@ -696,6 +860,9 @@ void CorrelateStage::start() {
       commit = std::make_unique<IncidentCommit>();
       commit->shard = s->index;
       while (auto op = s->ops.try_pop()) apply_op(*op);
+      for (ActiveIncident* ai : s->touched) {
+        if (ai != nullptr && ai->evented) write_state(*ai);
+      }
       s->touched.clear();
       for (auto& [group, ai] : s->groups) {
         flush_linked(*ai, ai->state.last_seen_ns);

@@ -58,6 +58,15 @@
 
 namespace klaxon {
 
+// Incident flapping: an incident that resolves and reopens `threshold` times within
+// `window` is marked flapping (an event), and is unmarked (another event) once it has gone a
+// whole window without reopening: two thresholds (n reopens to set, none to clear) so that
+// the mark does not itself flap.
+struct FlapOptions {
+  int threshold = 3;                           // `correlate.flapping.reopens`
+  int64_t window_ns = 3600LL * 1'000'000'000;  // `correlate.flapping.window`
+};
+
 struct CorrelateOptions {
   bool enabled = true;
   int shards = 2;                                       // config `correlate.shards`
@@ -71,6 +80,7 @@ struct CorrelateOptions {
   int64_t duplicate_summary_ns = 60LL * 1'000'000'000;  // `correlate.duplicate_summary`
   int64_t dedupe_checkpoint_ns = 60LL * 1'000'000'000;  // `dedupe.checkpoint_interval`
   size_t shard_queue_capacity = 256;
+  FlapOptions flapping;
   // Sigma rules (`correlate.rules`): base rules matched on the parse workers, correlation
   // rules (event_count, value_count, temporal, ...) evaluated on the shards; a firing raises
   // an incident of the rule's level. Null: none.
@@ -81,17 +91,38 @@ struct CorrelateOptions {
   static FingerprintKey default_group_key();
 };
 
-// A change to an incident from outside the alert stream (an enrichment result; the API's
-// acknowledgement, note or resolution). The shard that owns the incident's group applies it
-// as an event on the incident's hash chain: that shard is the chain's only writer.
+// What became of an IncidentOp, for its `done` callback.
+struct IncidentOpResult {
+  Status status = ok_status();  // kNotFound: no such incident; kConflict: not in its status
+  Incident state;               // after the operation
+  uint64_t event_seq = 0;
+  Hash256 event_hash{};
+};
+
+// A change to an incident from outside the alert stream (an enrichment result, a
+// notification attempt; the API's acknowledgement, note or resolution). The shard that owns
+// the incident's group applies it as an event on the incident's hash chain: that shard is
+// the chain's only writer. Status changes follow the lifecycle:
+//   acknowledged  from open                resolved  from open or acknowledged
+//   closed        from any but closed      reopened  from resolved or closed (counts a reopen)
+//   assigned      from any but closed      other types (notes, enrichment, notifications): any
+// and are refused with kConflict otherwise (no event is written).
 struct IncidentOp {
   IncidentId incident;
   uint64_t group_hash = 0;  // Incident::group_hash: routes to the owning shard
   IncidentEventType type = IncidentEventType::kEnriched;
-  std::string actor;  // "enrich", "user:alice"
-  std::string data;   // the event's JSON object
+  std::string actor;     // "enrich", "user:alice"
+  std::string data;      // the event's JSON object
+  std::string assignee;  // kAssigned: the new assignee ("" unassigns)
   int64_t time_ns = 0;
+  // Optional; called once: after the event is durable (on the incident writer's thread), or
+  // at once when the operation is refused (on the shard thread). Must not block.
+  std::function<void(IncidentOpResult)> done;
 };
+
+// Reads an incident the shard no longer holds in memory (closed, or out of its group window)
+// from the store. Called on shard threads; must be thread-safe.
+using IncidentLoader = std::function<Result<Incident>(const IncidentId&)>;
 
 // Called on a shard thread right after an incident is created (enrichment requests start
 // here). Must not block.
@@ -127,13 +158,19 @@ class CorrelateStage {
   // Before start(): the incidents that are not closed, each shard's covered sequence
   // (Store::covered_sequences()) and its last dedupe checkpoint (meta `corr/dedupe/<shard>`:
   // u64 sequence covered, then DedupeTable::append_snapshot(); index = shard, may be empty).
+  // `stored_shards` is the shard count that wrote them (meta `corr/shards`). With the same
+  // count, a shard with no covered sequence yet has covered nothing (its first commit may
+  // have been lost to a crash while another shard's landed); with another count every shard
+  // starts from the smallest covered sequence and no checkpoint applies. 0: unknown (data
+  // from before `corr/shards` existed): the number of covered sequences is taken for it.
   void restore(std::vector<Incident> incidents, const std::vector<uint64_t>& covered,
-               const std::vector<std::string>& dedupe_checkpoints = {});
+               const std::vector<std::string>& dedupe_checkpoints = {}, size_t stored_shards = 0);
   // The first alert sequence some shard has not covered: replay the log from here.
   uint64_t replay_from() const;
 
   // Before start().
   void set_created_hook(IncidentCreatedHook hook) { created_hook_ = std::move(hook); }
+  void set_loader(IncidentLoader loader) { loader_ = std::move(loader); }
   void start();
   // Any thread; never blocks. Applied within about 50 ms by the owning shard, or counted and
   // dropped: when that shard's operation queue is full, or when the incident is no longer
@@ -159,6 +196,7 @@ class CorrelateStage {
   PipelineMetrics& metrics_;
   std::vector<std::unique_ptr<Shard>> shards_;
   IncidentCreatedHook created_hook_;
+  IncidentLoader loader_;
   std::atomic<bool> stopping_{false};
 };
 

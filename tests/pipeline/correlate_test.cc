@@ -474,6 +474,36 @@ TEST(Correlate, AChangedShardCountReplaysSafelyFromTheOldestCoveredSequence) {
   EXPECT_EQ(store.incidents, incidents_before);
 }
 
+// A crash after one shard's first commit landed and before the other's: the second shard has
+// no covered sequence yet, and has covered nothing (it once took the first shard's, and skipped
+// alerts it had never counted: the kill -9 test's rare undercount).
+TEST(Correlate, AShardWithNoCoveredSequenceYetReplaysFromTheStart) {
+  auto o = options(2);
+  BoundedQueue<IncidentCommit> out(16);
+  {
+    CorrelateStage stage(o, {1}, out, *Runner::metrics());
+    stage.restore({}, {500}, {}, 2);
+    EXPECT_EQ(stage.replay_from(), 1u);
+  }
+  {
+    CorrelateStage stage(o, {1}, out, *Runner::metrics());
+    stage.restore({}, {500, 400}, {}, 2);
+    EXPECT_EQ(stage.replay_from(), 401u);
+  }
+  {
+    // Data written by three shards: the oldest covered sequence for all.
+    CorrelateStage stage(o, {1}, out, *Runner::metrics());
+    stage.restore({}, {500, 400, 450}, {}, 3);
+    EXPECT_EQ(stage.replay_from(), 401u);
+  }
+  {
+    // ... unless one of the three never covered anything.
+    CorrelateStage stage(o, {1}, out, *Runner::metrics());
+    stage.restore({}, {500, 400}, {}, 3);
+    EXPECT_EQ(stage.replay_from(), 1u);
+  }
+}
+
 TEST(Correlate, IncidentIdsAreUuidV4AndDependOnTheSecret) {
   const std::array<uint8_t, 16> s1{1}, s2{2};
   const IncidentId a = make_incident_id(s1, 42, 0), b = make_incident_id(s1, 42, 0);

@@ -223,6 +223,29 @@ std::string http_post(uint16_t port, const std::string& path, const std::string&
   return end == std::string::npos ? "" : resp.substr(end + 4);
 }
 
+std::string http_request(uint16_t port, const std::string& method, const std::string& path,
+                         const std::string& body, int* status, const std::string& headers) {
+  if (status) *status = 0;
+  const int fd = connect_tcp(port);
+  if (fd < 0) return "";
+  timeval tv{30, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  std::string req = method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n";
+  if (!body.empty() || method == "POST")
+    req +=
+        "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
+  send_all(fd, req + headers + "\r\n" + body);
+  std::string resp;
+  char buf[8192];
+  ssize_t n;
+  while ((n = recv(fd, buf, sizeof buf, 0)) > 0) resp.append(buf, static_cast<size_t>(n));
+  close(fd);
+  const size_t sp = resp.find(' ');
+  if (status && sp != std::string::npos) *status = std::atoi(resp.c_str() + sp + 1);
+  const size_t end = resp.find("\r\n\r\n");
+  return end == std::string::npos ? "" : resp.substr(end + 4);
+}
+
 double metric_value(const std::string& text, const std::string& series) {
   std::istringstream in(text);
   std::string line;

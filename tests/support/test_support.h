@@ -65,6 +65,10 @@ std::string http_get(uint16_t port, const std::string& path, int* status = nullp
 std::string http_post(uint16_t port, const std::string& path, const std::string& body,
                       int* status = nullptr, const std::string& headers = "",
                       std::string* response_headers = nullptr);
+// Any method on a fresh connection (the incident API: GET, POST, DELETE).
+std::string http_request(uint16_t port, const std::string& method, const std::string& path,
+                         const std::string& body = "", int* status = nullptr,
+                         const std::string& headers = "");
 // Value of an unlabelled (or exactly labelled) series in Prometheus text, -1 when absent.
 double metric_value(const std::string& metrics_text, const std::string& series);
 
