@@ -14,6 +14,7 @@
 #include <chrono>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 
 namespace klaxon {
@@ -154,7 +155,19 @@ class Runner {
       apply(*c);
     }
   }
+
+ public:
+  // Applies whatever the shards hand on within `for_ms` (commits of outside operations).
+  void pump(int for_ms) {
+    const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(for_ms);
+    while (std::chrono::steady_clock::now() < end) {
+      if (auto c = out_.pop_wait(std::chrono::milliseconds(10))) apply(*c);
+    }
+  }
+
+ private:
   void apply(const IncidentCommit& c) {
+    for (const auto& cb : c.on_durable) cb();
     for (auto& [k, v] : c.events) {
       EXPECT_EQ(store_.events.count(k), 0u) << "an event key was written twice";
       store_.events[k] = v;
@@ -298,6 +311,96 @@ TEST(Correlate, OutsideOperationsLandOnTheOwningShardsChainInOrder) {
     EXPECT_EQ(e->data, R"({"kind":"ptr","value":"host.example.org"})");
   }
   EXPECT_EQ(enriched, 2u);
+  expect_chains_valid(store);
+}
+
+// The lifecycle as the API drives it: each change answered after its commit, refusals
+// written nowhere; an alert reopens a resolved incident, and three reopenings within the window
+// mark it flapping; a closed incident that left its group still takes operations.
+TEST(Correlate, StatusChangesFollowTheLifecycleAndAnswerOnceDurable) {
+  FakeStore store;
+  std::mutex mu;
+  std::vector<Incident> created;
+  auto o = options(1);
+  Runner r(store, o, {1, 2, 3}, [&](const Incident& in) {
+    std::lock_guard<std::mutex> lock(mu);
+    created.push_back(in);
+  });
+  r.feed({{"web01", "1", "198.51.100.1", 0}});
+  Incident first;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    ASSERT_EQ(created.size(), 1u);
+    first = created[0];
+  }
+  // Applies one operation and returns its outcome (after the commit, as the writer would).
+  auto change = [&](IncidentEventType type, const IncidentId& id = IncidentId{}) {
+    std::optional<IncidentOpResult> got;
+    IncidentOp op;
+    op.incident = id.is_nil() ? first.id : id;
+    op.group_hash = first.group_hash;
+    op.type = type;
+    op.actor = "user:alice";
+    op.data = "{}";
+    op.assignee = "bob";
+    op.time_ns = kBase + 30 * kSecond;
+    op.done = [&](IncidentOpResult res) {
+      std::lock_guard<std::mutex> lock(mu);
+      got = std::move(res);
+    };
+    EXPECT_TRUE(r.stage().apply(std::move(op)));
+    for (int i = 0; i < 100; ++i) {
+      r.pump(20);
+      std::lock_guard<std::mutex> lock(mu);
+      if (got) return *got;
+    }
+    ADD_FAILURE() << "no answer";
+    return IncidentOpResult{};
+  };
+  auto status_of = [](const IncidentOpResult& res) {
+    return res.status ? std::string(incident_status_name(res.state.status))
+                      : std::string(error_code_name(res.status.error().code));
+  };
+  EXPECT_EQ(status_of(change(IncidentEventType::kAcknowledged)), "acknowledged");
+  EXPECT_EQ(status_of(change(IncidentEventType::kAcknowledged)), "conflict");
+  EXPECT_EQ(status_of(change(IncidentEventType::kReopened)), "conflict");
+  auto assigned = change(IncidentEventType::kAssigned);
+  EXPECT_EQ(assigned.state.assignee, "bob");
+  EXPECT_EQ(status_of(change(IncidentEventType::kResolved)), "resolved");
+  // New alerts reopen it; the third reopening within the hour marks it flapping.
+  for (int i = 1; i <= 3; ++i) {
+    r.feed({{"web01", "1", "198.51.100." + std::to_string(10 + i), 10 * i}});
+    if (i < 3) EXPECT_EQ(status_of(change(IncidentEventType::kResolved)), "resolved");
+  }
+  auto noted = change(IncidentEventType::kNoteAdded);
+  ASSERT_TRUE(noted.status);
+  EXPECT_EQ(noted.state.status, IncidentStatus::kOpen);
+  EXPECT_EQ(noted.state.reopen_count, 3u);
+  EXPECT_TRUE(noted.state.flapping);
+  EXPECT_EQ(status_of(change(IncidentEventType::kClosed)), "closed");
+  EXPECT_EQ(status_of(change(IncidentEventType::kAssigned)), "conflict");
+  // The group's next alert opens a new incident; the closed one is still reachable.
+  r.feed({{"web01", "1", "198.51.100.99", 50}});
+  EXPECT_EQ(status_of(change(IncidentEventType::kReopened)), "open");
+  EXPECT_EQ(status_of(change(IncidentEventType::kClosed)), "closed");
+  EXPECT_EQ(status_of(change(IncidentEventType::kAcknowledged, make_incident_id({7}, 1, 0))),
+            "not_found");
+  r.finish();
+  size_t reopened = 0, flapping = 0, refused_events = 0;
+  for (auto& [k, v] : store.events) {
+    IncidentId id;
+    uint64_t seq = 0;
+    ASSERT_TRUE(parse_incident_event_key(k, &id, &seq));
+    auto e = decode_incident_event(id, v);
+    ASSERT_TRUE(e.has_value());
+    reopened += e->type == IncidentEventType::kReopened;
+    flapping += e->type == IncidentEventType::kFlapping;
+    refused_events += e->actor == "user:alice" && id != first.id;
+  }
+  EXPECT_EQ(reopened, 4u);  // three by alerts, one by the operator
+  EXPECT_EQ(flapping, 1u);
+  EXPECT_EQ(refused_events, 0u);
+  EXPECT_EQ(store.all_incidents().size(), 2u);
   expect_chains_valid(store);
 }
 
