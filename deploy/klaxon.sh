@@ -13,10 +13,10 @@ jobs="${KLAXON_JOBS:-2}"   # 2 cores: two compile jobs, not more
 
 build_pkgs=(g++ cmake ninja-build pkg-config ccache libboost-dev libboost-program-options-dev
   libsimdjson-dev librdkafka-dev librocksdb-dev libssl-dev prometheus-cpp-dev libyaml-cpp-dev libzstd-dev
-  libsystemd-dev libgtest-dev libgmock-dev libbenchmark-dev libxxhash-dev libc-ares-dev)
+  libsystemd-dev libgtest-dev libgmock-dev libbenchmark-dev libxxhash-dev libc-ares-dev libcurl4-openssl-dev)
 # Real peers the tests talk to: syslog-ng and logger as syslog clients, promtool for the
 # metrics lint, openssl s_client for TLS, kcat as an independent Kafka producer.
-test_pkgs=(syslog-ng-core bsdutils prometheus openssl procps kcat systemd dnsmasq-base)
+test_pkgs=(syslog-ng-core bsdutils prometheus openssl procps kcat systemd dnsmasq-base python3-aiosmtpd)
 # libFuzzer: clang and its runtime libraries (tests/fuzz/).
 fuzz_pkgs=(clang libclang-rt-14-dev)
 
