@@ -19,7 +19,40 @@ tcp=$(port); http=$(port); tls=$(port)
 # KLAXON_BENCH_TLS=1: the same load over TLS (self-signed certificate in the temp dir).
 # KLAXON_BENCH_ENRICH=false: no lookups for new incidents; KLAXON_BENCH_DNS=ip:port: the
 # resolver enrichment asks (default: the system's).
+# KLAXON_BENCH_NOTIFY=dead: every incident is notified to two webhooks, one answering 500 to
+# everything and one accepting connections and never answering (ingest must not slow down).
 tls_mode="${KLAXON_BENCH_TLS:-0}"
+notify_yaml=""
+if [ "${KLAXON_BENCH_NOTIFY:-}" = dead ]; then
+  p500=$(port); phang=$(port)
+  python3 - "$p500" "$phang" <<'PY' &
+import http.server, socket, sys, threading
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.send_response(500); self.end_headers()
+    def log_message(self, *a): pass
+srv = http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H)
+threading.Thread(target=srv.serve_forever, daemon=True).start()
+hang = socket.socket(); hang.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+hang.bind(("127.0.0.1", int(sys.argv[2]))); hang.listen(1024)
+held = []
+while True:
+    c, _ = hang.accept(); held.append(c)
+PY
+  peers=$!
+  trap 'kill "${pid:-0}" "${peers:-0}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$tmp"' EXIT
+  notify_yaml="notify:
+  route:
+    receiver: dead
+    group_by: [incident]
+    group_wait: 1s
+  receivers:
+    - name: dead
+      webhook_configs:
+        - {url: \"http://127.0.0.1:$p500/hook\", secret: whsec_a2xheG9uLWJlbmNoLXNpZ25pbmcta2V5LTAwMDAwMDAw}
+        - {url: \"http://127.0.0.1:$phang/hook\", secret: whsec_a2xheG9uLWJlbmNoLXNpZ25pbmcta2V5LTAwMDAwMDAw, timeout: 30s}"
+fi
 cat > "$tmp/klaxon.yaml" <<YAML
 data_dir: $tmp/data
 http:
@@ -43,6 +76,7 @@ storage:
   sync: commit
 log:
   level: warn
+$notify_yaml
 YAML
 "$bin/daemon/klaxond" --config "$tmp/klaxon.yaml" 2> "$tmp/klaxond.log" &
 pid=$!
@@ -55,7 +89,7 @@ target=$tcp
 echo "== end to end: $count alerts, $conns connection(s), $workers parse worker(s), duplicate ratio $dup, sync per commit, tls=$tls_mode"
 "$bin/bench/klaxon-loadgen" --port "$target" --metrics-port "$http" --count "$count" \
   --connections "$conns" --dup-ratio "$dup" --pid "$pid" --tls "$tls_mode"
-curl -s "http://127.0.0.1:$http/metrics" | grep -E '^klaxon_(enrich_(lookups|queries|cache_hits|cache_misses)_total(\{[^}]*\})?|incident_operations_total\{[^}]*\}|incidents_created_total|incident_events_total|incident_commits_total|correlate_alerts_total\{[^}]*\}|dedupe_entries|storage_commits_total|storage_persisted_bytes_total|storage_persisted_received_bytes_total|source_backpressure_pauses_total\{transport="tcp"\}|pipeline_latency_seconds_(sum|count)) '
+curl -s "http://127.0.0.1:$http/metrics" | grep -E '^klaxon_(enrich_(lookups|queries|cache_hits|cache_misses)_total(\{[^}]*\})?|incident_operations_total\{[^}]*\}|notifications_total\{[^}]*\}|notify_outbox_requests|sink_requests_total\{[^}]*\}|sink_dropped_total\{[^}]*\}|incidents_created_total|incident_events_total|incident_commits_total|correlate_alerts_total\{[^}]*\}|dedupe_entries|storage_commits_total|storage_persisted_bytes_total|storage_persisted_received_bytes_total|source_backpressure_pauses_total\{transport="tcp"\}|pipeline_latency_seconds_(sum|count)) '
 du -sh "$tmp/data" | sed 's/^/data directory: /'
 if [ "${KLAXON_BENCH_MICRO:-1}" = 1 ]; then
   echo "== micro-benchmarks"

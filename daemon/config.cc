@@ -1,5 +1,6 @@
 #include "daemon/config.h"
 
+#include "daemon/notifier.h"
 #include "storage/audit.h"
 
 #include <yaml-cpp/yaml.h>
@@ -462,6 +463,10 @@ Result<Config> parse_config(const std::string& text, const std::string& name) {
   if (const auto n = root["notify"]) {
     if (!n.IsMap()) return c.err("notify", "expected a map (route, receivers, policies, ...)");
     cfg.notify_yaml = YAML::Dump(n);
+    // Validated now: a bad route or receiver fails --check-config and the start, not the
+    // first notification.
+    if (auto nc = parse_notifier_config(cfg.notify_yaml); !nc)
+      return make_error(ErrorCode::kInvalidArgument, name + ": " + nc.error().message);
   }
   if (root["data_dir"]) {
     cfg.data_dir = scalar_text(root["data_dir"]);
@@ -806,6 +811,7 @@ std::vector<std::string> restart_required_changes(const Config& a, const Config&
   if (a.parse.workers != b.parse.workers) out.push_back("parse.workers");
   if (a.queue_capacity != b.queue_capacity) out.push_back("pipeline.queue_capacity");
   if (a.sync != b.sync) out.push_back("storage.sync");
+  if (a.notify_yaml != b.notify_yaml) out.push_back("notify");
   auto correlate_key = [](const Config& c) {
     const CorrelateOptions& o = c.correlate;
     std::string k = std::to_string(o.enabled) + "/" + std::to_string(o.shards) + "/" +

@@ -3,6 +3,7 @@
 #include "daemon/http_intake.h"
 #include "daemon/http_server.h"
 #include "daemon/incident_api.h"
+#include "daemon/notifier.h"
 #include "daemon/watchdog.h"
 #include "enrich/enricher.h"
 #include "pipeline/core/alert_record.h"
@@ -344,6 +345,8 @@ int run_daemon(Config config, const std::string& config_path) {
   // Correlation: restored from the store, then caught up with the alert log, before any
   // source starts (the log must not grow while it is replayed).
   BoundedQueue<IncidentCommit> incident_queue(config.queue_capacity * 4);
+  // Declared before the writer that calls it: destroyed after that writer's thread is joined.
+  std::unique_ptr<Notifier> notifier;
   IncidentWriter incident_writer(*store, incident_queue, metrics);
   std::unique_ptr<CorrelateStage> correlate;
   // Declared after `correlate`: destroyed first, so its last callbacks still find the stage.
@@ -369,6 +372,23 @@ int run_daemon(Config config, const std::string& config_path) {
         return 1;
       }
       enricher = std::move(*created);
+    }
+    if (!config.notify_yaml.empty()) {
+      auto nc = parse_notifier_config(config.notify_yaml);
+      if (!nc) {
+        log_event(LogLevel::kError, "notify", "bad notify configuration",
+                  {{"error", nc.error().message}});
+        return 1;
+      }
+      auto started = Notifier::start(*store, *correlate, std::move(*nc), *registry);
+      if (!started) {
+        log_event(LogLevel::kError, "notify", "cannot start notification",
+                  {{"error", started.error().to_string()}});
+        return 1;
+      }
+      notifier = std::move(*started);
+      Notifier* n = notifier.get();
+      incident_writer.set_on_written([n](const IncidentCommit& c) { n->on_commit(c); });
     }
     incident_writer.start();
     correlate->start();
@@ -401,6 +421,7 @@ int run_daemon(Config config, const std::string& config_path) {
     log_event(LogLevel::kError, "daemon", "start-up failed", {{"error", e.message}});
     parse.drain_and_stop();
     writer.drain_and_stop();
+    if (notifier) notifier->stop();
     if (correlate) correlate->drain_and_stop();
     incident_writer.drain_and_stop();
     return 1;
@@ -435,7 +456,7 @@ int run_daemon(Config config, const std::string& config_path) {
     return HttpResponse{200, "text/plain; charset=utf-8", "ready\n", {}};
   });
   intake.register_routes(http);
-  IncidentApi api(io, *store, correlate.get(), nullptr,
+  IncidentApi api(io, *store, correlate.get(), notifier.get(),
                   IncidentApiOptions{config.api_tokens, config.http_durable_timeout}, *registry);
   api.register_routes(http);
   if (auto s = http.start(); !s) return fail_start(s.error());
@@ -550,6 +571,8 @@ int run_daemon(Config config, const std::string& config_path) {
   writer.drain_and_stop();
   // Everything read is durable now: store and commit the final Kafka offsets.
   for (auto& k : kafka) k->finish();
+  // The notifier first: its last delivery results become events through the shards.
+  if (notifier) notifier->stop();
   if (correlate) correlate->drain_and_stop();
   incident_writer.drain_and_stop();
   if (checkpointer) checkpointer->stop();  // signs the final heads

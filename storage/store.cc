@@ -287,6 +287,38 @@ Status Store::put_meta(std::string_view key, std::string_view value) {
   return ok_status();
 }
 
+Status Store::put_outbox(std::string_view key, std::string_view value) {
+  KLAXON_CHECK(!options_.read_only);
+  rocksdb::WriteOptions wo;
+  wo.sync = options_.sync;
+  const rocksdb::Status s = db_->Put(wo, family("outbox"), key, value);
+  if (!s.ok()) return storage_error("write outbox", s);
+  return ok_status();
+}
+
+Status Store::delete_outbox(std::string_view key) {
+  KLAXON_CHECK(!options_.read_only);
+  rocksdb::WriteOptions wo;
+  wo.sync = options_.sync;
+  const rocksdb::Status s = db_->Delete(wo, family("outbox"), key);
+  if (!s.ok()) return storage_error("delete outbox", s);
+  return ok_status();
+}
+
+Status Store::for_each_outbox(
+    std::string_view prefix,
+    const std::function<bool(std::string_view, std::string_view)>& fn) const {
+  rocksdb::ColumnFamilyHandle* cf = family("outbox");
+  if (cf == nullptr) return ok_status();
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf));
+  const rocksdb::Slice p(prefix.data(), prefix.size());
+  for (it->Seek(p); it->Valid() && it->key().starts_with(p); it->Next()) {
+    if (!fn(it->key().ToStringView(), it->value().ToStringView())) break;
+  }
+  if (!it->status().ok()) return storage_error("read outbox", it->status());
+  return ok_status();
+}
+
 Status Store::recover_counters() {
   next_seq_ = 1;
   next_dead_id_ = 1;

@@ -8,7 +8,7 @@
 //   incidents        current state per incident (key = id), rebuildable from the events
 //   meta             small named values: the instance secret, each correlation shard's
 //                    covered alert sequence ("corr/covered/<shard>")
-//   outbox           created now, filled by the notification work
+//   outbox           the notifier's outbox, notification log and silences (put_outbox)
 //
 // Writes go through commit(), called only by the GroupCommitWriter thread: one WriteBatch
 // per group, WAL always on, fsync per commit unless sync is off. Reads (for_each_*) may run
@@ -82,6 +82,14 @@ class Store {
       const std::function<bool(std::string_view key, std::string_view value)>& fn) const;
   Result<std::string> get_meta(std::string_view key) const;  // kNotFound when absent
   Status put_meta(std::string_view key, std::string_view value);
+
+  // The notifier's persistent state (daemon/notifier.h), column family `outbox`: "o/<id>"
+  // requests not yet delivered, "n/<incident>" what each receiver was told, "s/<id>" silences.
+  // Written with the store's sync setting, like the alert log.
+  Status put_outbox(std::string_view key, std::string_view value);
+  Status delete_outbox(std::string_view key);
+  Status for_each_outbox(std::string_view prefix,
+                         const std::function<bool(std::string_view, std::string_view)>& fn) const;
   // Raw access for tests and repair tools (tamper tests use it to damage records).
   rocksdb::DB* db() const { return db_.get(); }
   rocksdb::ColumnFamilyHandle* family(std::string_view name) const;

@@ -1,5 +1,6 @@
 #include "daemon/config.h"
 
+#include "daemon/notifier.h"
 #include "pipeline/sources/tls.h"
 #include "tests/support/test_support.h"
 
@@ -206,6 +207,58 @@ TEST(Config, FormatPerListenerAndPerKafkaTopic) {
       "e.yaml");
   ASSERT_TRUE(e.has_value());
   EXPECT_EQ(restart_required_changes(*c, *e).size(), 1u);
+}
+
+}  // namespace
+}  // namespace klaxon
+
+namespace klaxon {
+namespace {
+
+TEST(Config, ApiTokensAndTheNotifySectionAreCheckedAtLoad) {
+  const std::string hash(64, 'a');
+  auto good = parse_config(
+      "api:\n  tokens:\n    - {name: alice, role: responder, sha256: " + hash +
+          "}\n"
+          "notify:\n  route:\n    receiver: soc\n  receivers:\n    - name: soc\n"
+          "      slack_configs:\n        - url: https://hooks.slack.com/services/T/B/x\n"
+          "  policies:\n    - match: {severity: [critical]}\n"
+          "      escalation:\n        - {after: 15m, receivers: [soc]}\n"
+          "      report: {deadline: 72h, warn_before: 12h}\n",
+      "f.yaml");
+  ASSERT_TRUE(good.has_value()) << good.error().message;
+  ASSERT_EQ(good->api_tokens.size(), 1u);
+  EXPECT_EQ(good->api_tokens[0].role, "responder");
+  EXPECT_EQ(good->api_tokens[0].sha256[0], 0xaa);
+  auto nc = parse_notifier_config(good->notify_yaml);
+  ASSERT_TRUE(nc.has_value()) << nc.error().message;
+  ASSERT_EQ(nc->policies.size(), 1u);
+  EXPECT_EQ(nc->policies[0].ack_deadline_ns, 15LL * 60 * 1'000'000'000);
+  EXPECT_EQ(nc->policies[0].report_deadline_ns, 72LL * 3600 * 1'000'000'000);
+
+  struct Bad {
+    std::string yaml, needle;
+  };
+  const std::vector<Bad> bad = {
+      {"api:\n  tokens:\n    - {name: a, role: root, sha256: " + hash + "}\n",
+       "api.tokens[0].role"},
+      {"api:\n  tokens:\n    - {name: a, role: admin, sha256: abc}\n", "api.tokens[0].sha256"},
+      {"notify:\n  route:\n    receiver: nobody\n  receivers:\n    - name: soc\n", "nobody"},
+      {"notify:\n  route:\n    receiver: soc\n  receivers:\n    - name: soc\n  policies:\n"
+       "    - escalation:\n        - {after: 5m, receivers: [ghost]}\n",
+       "ghost"},
+      {"notify:\n  route:\n    receiver: soc\n  receivers:\n    - name: soc\n  polices: []\n",
+       "polices"},
+      {"notify:\n  route:\n    receiver: soc\n  receivers:\n    - name: soc\n"
+       "      webhook_configs:\n        - url: http://192.0.2.1/x\n",
+       "webhook_configs"},
+  };
+  for (const Bad& b : bad) {
+    auto c = parse_config(b.yaml, "f.yaml");
+    ASSERT_FALSE(c.has_value()) << b.yaml;
+    EXPECT_NE(c.error().message.find(b.needle), std::string::npos) << c.error().message;
+    EXPECT_NE(c.error().message.find("f.yaml"), std::string::npos) << c.error().message;
+  }
 }
 
 }  // namespace
