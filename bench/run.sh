@@ -23,6 +23,16 @@ tcp=$(port); http=$(port); tls=$(port)
 # everything and one accepting connections and never answering (ingest must not slow down).
 tls_mode="${KLAXON_BENCH_TLS:-0}"
 notify_yaml=""
+# KLAXON_BENCH_NOTIFY=decide: routing and grouping only (a receiver with no integration).
+if [ "${KLAXON_BENCH_NOTIFY:-}" = decide ]; then
+  notify_yaml="notify:
+  route:
+    receiver: nobody
+    group_by: [incident]
+    group_wait: 1s
+  receivers:
+    - name: nobody"
+fi
 if [ "${KLAXON_BENCH_NOTIFY:-}" = dead ]; then
   p500=$(port); phang=$(port)
   python3 - "$p500" "$phang" <<'PY' &

@@ -328,6 +328,11 @@ void Notifier::stop(bool record) {
     std::lock_guard<std::mutex> lock(mu_);
     if (record)
       for (const auto& r : results) record_attempt(r);
+    // Deletes only now: the Deliverer is stopped, nothing new is submitted.
+    outbox_submits_.clear();
+    (void)store_.write_outbox(outbox_puts_, outbox_deletes_);
+    outbox_puts_.clear();
+    outbox_deletes_.clear();
     deliverer_.reset();
   }
 }
@@ -395,6 +400,7 @@ Status Notifier::load() {
     return true;
   }));
   for (const Incident& in : states) take_state(in, now);
+  flush_outbox();
   // Requests written and not delivered: sent again, same bytes, same idempotency key.
   uint64_t max_id = 0;
   std::vector<std::pair<uint64_t, sinks::OutboundRequest>> pending;
@@ -489,9 +495,24 @@ void Notifier::persist(const Tracked& t) {
   w.num("opened", t.opened_ns);
   w.str("status", incident_status_name(t.status));
   w.close();
-  if (auto st = store_.put_outbox("n/" + t.id, v); !st)
-    log_event(LogLevel::kError, "notify", "cannot write the notification log",
-              {{"error", st.error().message}});
+  outbox_puts_.emplace_back("n/" + t.id, std::move(v));
+}
+
+void Notifier::flush_outbox() {
+  if (outbox_puts_.empty() && outbox_deletes_.empty()) return;
+  if (auto st = store_.write_outbox(outbox_puts_, outbox_deletes_); !st) {
+    // Nothing of this round is sent: what is not recorded is not sent.
+    log_event(
+        LogLevel::kError, "notify", "cannot write the outbox; not sending this round",
+        {{"requests", std::to_string(outbox_submits_.size())}, {"error", st.error().message}});
+    outbox_pending_ -= static_cast<int64_t>(outbox_submits_.size());
+    outbox_submits_.clear();
+  }
+  outbox_puts_.clear();
+  outbox_deletes_.clear();
+  for (auto& [id, req] : outbox_submits_) deliverer_->submit(id, std::move(req));
+  outbox_submits_.clear();
+  outbox_gauge_.Set(static_cast<double>(outbox_pending_));
 }
 
 void Notifier::event(const Incident& in, IncidentEventType type, std::string actor,
@@ -551,7 +572,7 @@ void Notifier::take_state(const Incident& in, int64_t now) {
     for (const auto& [r, x] : t.told) told.push_back(r);
     tell_directly(t, notify::NotifyKind::kClose, told, "closed", now);
     dispatcher_->remove(id);
-    (void)store_.delete_outbox("n/" + id);
+    outbox_deletes_.push_back("n/" + id);
     tracked_.erase(id);
     tracked_gauge_.Set(static_cast<double>(tracked_.size()));
     return;
@@ -578,12 +599,8 @@ void Notifier::send(notify::Notification n, const std::vector<Tracked*>& about) 
     const sinks::IntegrationConfig& cfg = config_.integrations[idx];
     for (sinks::OutboundRequest& req : sinks::render(n, cfg)) {
       const uint64_t oid = next_outbox_id_++;
-      // The intent is durable before anything is sent.
-      if (auto st = store_.put_outbox("o/" + be64(oid), sinks::encode_request(req)); !st) {
-        log_event(LogLevel::kError, "notify", "cannot write the outbox; not sending",
-                  {{"integration", cfg.name}, {"error", st.error().message}});
-        continue;
-      }
+      // Written (flush_outbox) before it is handed to the Deliverer.
+      outbox_puts_.emplace_back("o/" + be64(oid), sinks::encode_request(req));
       ++outbox_pending_;
       for (const std::string& iid : req.incident_ids) {
         for (Tracked* t : about) {
@@ -600,10 +617,9 @@ void Notifier::send(notify::Notification n, const std::vector<Tracked*>& about) 
           event(t->state, IncidentEventType::kNotificationQueued, "notify", std::move(data));
         }
       }
-      deliverer_->submit(oid, std::move(req));
+      outbox_submits_.emplace_back(oid, std::move(req));
     }
   }
-  outbox_gauge_.Set(static_cast<double>(outbox_pending_));
 }
 
 void Notifier::tell_directly(Tracked& t, notify::NotifyKind kind,
@@ -683,7 +699,10 @@ void Notifier::advance(int64_t now) {
     w.close();
     event(it->second->state, IncidentEventType::kNotificationSuppressed, "notify", std::move(data));
   }
-  // Escalation and the report deadline.
+  // Escalation and the report deadline, looked at four times a second (not at every wake-up:
+  // this walks every incident followed).
+  if (config_.policies.empty() || now < next_deadline_scan_ns_) return;
+  next_deadline_scan_ns_ = now + 250'000'000;
   for (auto& [id, tp] : tracked_) {
     Tracked& t = *tp;
     if (!t.seen || t.policy == nullptr) continue;
@@ -771,9 +790,8 @@ void Notifier::record_attempt(const sinks::AttemptResult& r) {
           "sink:" + r.integration, data);
   }
   if (r.outcome != sinks::AttemptResult::kRetrying) {
-    (void)store_.delete_outbox("o/" + be64(r.id));
+    outbox_deletes_.push_back("o/" + be64(r.id));
     --outbox_pending_;
-    outbox_gauge_.Set(static_cast<double>(outbox_pending_));
   }
 }
 
@@ -807,7 +825,10 @@ void Notifier::run() {
     for (const auto& r : results) record_attempt(r);
     results.clear();
     advance(now);
+    flush_outbox();
   }
+  std::lock_guard<std::mutex> lock(mu_);
+  flush_outbox();
 }
 
 // ---- silences (the API) ----

@@ -130,6 +130,9 @@ class Notifier final : public SilenceService {
                      const std::string& reason, int64_t now);
   void event(const Incident& in, IncidentEventType type, std::string actor, std::string data);
   void persist(const Tracked& t);
+  // Writes this round's outbox puts and deletes as one batch, then hands the new requests to
+  // the Deliverer (the intent is written before anything is sent).
+  void flush_outbox();
   notify::IncidentView view_of(const Tracked& t) const;
   const NotifyPolicy* policy_for(const Incident& in) const;
 
@@ -143,6 +146,10 @@ class Notifier final : public SilenceService {
   std::unique_ptr<notify::Dispatcher> dispatcher_;
   std::unordered_map<std::string, std::unique_ptr<Tracked>> tracked_;  // by incident id text
   uint64_t next_outbox_id_ = 1;
+  int64_t next_deadline_scan_ns_ = 0;
+  std::vector<std::pair<std::string, std::string>> outbox_puts_;  // this round's, under mu_
+  std::vector<std::string> outbox_deletes_;
+  std::vector<std::pair<uint64_t, sinks::OutboundRequest>> outbox_submits_;
 
   std::mutex inbox_mu_;
   std::condition_variable inbox_cv_;

@@ -287,10 +287,14 @@ Status Store::put_meta(std::string_view key, std::string_view value) {
   return ok_status();
 }
 
+// Outbox writes go to the WAL without their own fsync: they survive the process being killed
+// (the WAL write is in the kernel before the request is handed to a sink), and the next
+// alert group commit's fsync makes them durable against a power loss too. An fsync per
+// notification would serialise with the alert log's group commits (the same WAL).
 Status Store::put_outbox(std::string_view key, std::string_view value) {
   KLAXON_CHECK(!options_.read_only);
   rocksdb::WriteOptions wo;
-  wo.sync = options_.sync;
+  wo.sync = false;
   const rocksdb::Status s = db_->Put(wo, family("outbox"), key, value);
   if (!s.ok()) return storage_error("write outbox", s);
   return ok_status();
@@ -299,9 +303,24 @@ Status Store::put_outbox(std::string_view key, std::string_view value) {
 Status Store::delete_outbox(std::string_view key) {
   KLAXON_CHECK(!options_.read_only);
   rocksdb::WriteOptions wo;
-  wo.sync = options_.sync;
+  wo.sync = false;
   const rocksdb::Status s = db_->Delete(wo, family("outbox"), key);
   if (!s.ok()) return storage_error("delete outbox", s);
+  return ok_status();
+}
+
+Status Store::write_outbox(const std::vector<std::pair<std::string, std::string>>& puts,
+                           const std::vector<std::string>& deletes) {
+  KLAXON_CHECK(!options_.read_only);
+  if (puts.empty() && deletes.empty()) return ok_status();
+  rocksdb::ColumnFamilyHandle* cf = family("outbox");
+  rocksdb::WriteBatch batch;
+  for (const auto& [k, v] : puts) batch.Put(cf, k, v);
+  for (const auto& k : deletes) batch.Delete(cf, k);
+  rocksdb::WriteOptions wo;
+  wo.sync = false;  // as put_outbox
+  const rocksdb::Status s = db_->Write(wo, &batch);
+  if (!s.ok()) return storage_error("write outbox", s);
   return ok_status();
 }
 

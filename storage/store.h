@@ -85,9 +85,13 @@ class Store {
 
   // The notifier's persistent state (daemon/notifier.h), column family `outbox`: "o/<id>"
   // requests not yet delivered, "n/<incident>" what each receiver was told, "s/<id>" silences.
-  // Written with the store's sync setting, like the alert log.
+  // Written to the WAL without an fsync of their own (they ride on the alert log's next
+  // group commit): a killed process loses none of them; see store.cc.
   Status put_outbox(std::string_view key, std::string_view value);
   Status delete_outbox(std::string_view key);
+  // Several puts and deletes as one write (the notifier batches each round's).
+  Status write_outbox(const std::vector<std::pair<std::string, std::string>>& puts,
+                      const std::vector<std::string>& deletes);
   Status for_each_outbox(std::string_view prefix,
                          const std::function<bool(std::string_view, std::string_view)>& fn) const;
   // Raw access for tests and repair tools (tamper tests use it to damage records).

@@ -66,6 +66,10 @@ struct Integration {
   uint32_t in_flight = 0;
   std::unordered_map<std::string, int> busy_incidents;  // incident id -> requests in flight
   TokenBucket bucket;
+  // A queue of requests waiting out their backoff is not scanned again until the earliest of
+  // them is due, unless something changed (a submit, a finished request, a retry queued).
+  bool changed = true;
+  int64_t next_scan_ns = 0;
 };
 
 struct Transfer {
@@ -180,6 +184,12 @@ int64_t Deliverer::Impl::collect_ready(int64_t now, std::vector<Transfer*>* out)
   for (auto& inp : integrations) {
     Integration& in = *inp;
     if (in.queue.empty() || in.in_flight >= in.cfg.max_in_flight) continue;
+    if (!in.changed && now < in.next_scan_ns) {
+      wake = std::min(wake, in.next_scan_ns);
+      continue;
+    }
+    in.changed = false;
+    int64_t in_wake = INT64_MAX;
     // Incidents with an earlier request still unfinished: later ones wait their turn.
     std::unordered_set<std::string_view> blocked;
     for (const auto& [id, n] : in.busy_incidents) blocked.insert(id);
@@ -188,13 +198,13 @@ int64_t Deliverer::Impl::collect_ready(int64_t now, std::vector<Transfer*>* out)
       bool is_blocked = false;
       for (const auto& id : item.req.incident_ids) is_blocked |= blocked.count(id) > 0;
       if (is_blocked || item.ready_mono_ns > now) {
-        if (!is_blocked) wake = std::min(wake, item.ready_mono_ns);
+        if (!is_blocked) in_wake = std::min(in_wake, item.ready_mono_ns);
         for (const auto& id : item.req.incident_ids) blocked.insert(id);
         ++it;
         continue;
       }
       if (!in.bucket.take(now)) {
-        wake = std::min(wake, in.bucket.next_token_ns(now));
+        in_wake = std::min(in_wake, in.bucket.next_token_ns(now));
         break;
       }
       auto* t = new Transfer;
@@ -209,6 +219,8 @@ int64_t Deliverer::Impl::collect_ready(int64_t now, std::vector<Transfer*>* out)
       out->push_back(t);
       if (++in.in_flight >= in.cfg.max_in_flight) break;
     }
+    in.next_scan_ns = in_wake;
+    wake = std::min(wake, in_wake);
     in.m.depth->Set(static_cast<double>(in.queue.size() + in.in_flight));
   }
   return wake;
@@ -366,6 +378,7 @@ void Deliverer::Impl::finish(Transfer* t, CURLcode result) {
   {
     std::lock_guard<std::mutex> lock(mu);
     --in.in_flight;
+    in.changed = true;
     for (const auto& id : t->item.req.incident_ids) {
       auto it = in.busy_incidents.find(id);
       if (it != in.busy_incidents.end() && --it->second == 0) in.busy_incidents.erase(it);
@@ -541,6 +554,7 @@ bool Deliverer::submit(uint64_t id, OutboundRequest request) {
       }
     }
     in.queue.push_back(std::move(item));
+    in.changed = true;
     in.m.depth->Set(static_cast<double>(in.queue.size() + in.in_flight));
   }
   curl_multi_wakeup(d.multi);

@@ -292,6 +292,34 @@ TEST(Notify, EscalationWhenNobodyAcknowledgesAndNoneAfterAnAck) {
       [&] { return count_with(manager.requests(), "\"kind\":\"acknowledge\"") >= 1; }, 10s));
 }
 
+// The external-report deadline (72 h for a CUI incident; seconds here) is tracked per
+// incident: its receivers hear of it `warn_before` the deadline, once, and it is on the chain.
+TEST(Notify, TheReportDeadlineIsEscalatedWhenNear) {
+  TestHttpServer hook([](const test::ReceivedRequest&, size_t) { return Reply{}; });
+  TestHttpServer pd([](const test::ReceivedRequest&, size_t) { return Reply{202, {}, "{}"}; });
+  TestHttpServer dpo([](const test::ReceivedRequest&, size_t) { return Reply{}; });
+  Fixture f;
+  f.configure(receivers_yaml(hook, pd,
+                             "    - name: privacy-office\n      webhook_configs:\n        - url: " +
+                                 dpo.url("/hook") + "\n          secret: whsec_" +
+                                 base64(kKeyBytes) + "\n") +
+              "  policies:\n"
+              "    - match: {category: [\"Attempted Administrator Privilege Gain\"]}\n"
+              "      report: {deadline: 4s, warn_before: 2s, receivers: [privacy-office]}\n");
+  f.d->start();
+  f.send(alert_line("hr-01", 1));
+  const std::string id = f.incident_of("hr-01");
+  ASSERT_FALSE(id.empty());
+  ASSERT_TRUE(test::wait_until([&] { return count_with(dpo.requests(), id) >= 1; }, 15s))
+      << f.d->log();
+  EXPECT_NE(count_with(dpo.requests(), "\"kind\":\"report_deadline\""), 0u);
+  std::this_thread::sleep_for(3s);
+  EXPECT_EQ(dpo.count(), 1u) << "the warning is sent once";
+  const auto escalated = f.events(id, "escalated");
+  ASSERT_EQ(escalated.size(), 1u);
+  EXPECT_NE(escalated[0].find("report_deadline"), std::string::npos) << escalated[0];
+}
+
 TEST(Notify, ASilencedIncidentIsRecordedNotSent) {
   TestHttpServer hook([](const test::ReceivedRequest&, size_t) { return Reply{}; });
   TestHttpServer pd([](const test::ReceivedRequest&, size_t) { return Reply{202, {}, "{}"}; });
