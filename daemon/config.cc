@@ -811,7 +811,6 @@ std::vector<std::string> restart_required_changes(const Config& a, const Config&
   if (a.parse.workers != b.parse.workers) out.push_back("parse.workers");
   if (a.queue_capacity != b.queue_capacity) out.push_back("pipeline.queue_capacity");
   if (a.sync != b.sync) out.push_back("storage.sync");
-  if (a.notify_yaml != b.notify_yaml) out.push_back("notify");
   auto correlate_key = [](const Config& c) {
     const CorrelateOptions& o = c.correlate;
     std::string k = std::to_string(o.enabled) + "/" + std::to_string(o.shards) + "/" +

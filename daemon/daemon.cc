@@ -496,6 +496,23 @@ int run_daemon(Config config, const std::string& config_path) {
     parse.update_parse_options(next->parse.parse);
     intake.set_tokens(next->http_tokens);
     api.set_tokens(next->api_tokens);
+    bool notify_ok = true;
+    if (next->notify_yaml != current.notify_yaml) {
+      if (!notifier || next->notify_yaml.empty()) {
+        notify_ok = false;
+        log_event(LogLevel::kWarn, "daemon",
+                  "turning notification on or off needs a restart; keeping the running one");
+      } else if (auto nc = parse_notifier_config(next->notify_yaml); !nc) {
+        notify_ok = false;  // cannot happen: load_config_file validated it
+      } else if (auto st = notifier->reload(std::move(*nc)); !st) {
+        notify_ok = false;
+        log_event(LogLevel::kWarn, "daemon", "notify reload refused; keeping the running one",
+                  {{"error", st.error().message}});
+      } else {
+        current.notify_yaml = next->notify_yaml;
+        log_event(LogLevel::kInfo, "notify", "routes, inhibit rules and policies reloaded");
+      }
+    }
     bool tls_ok = true;
     for (size_t i = 0; i < tcp.size() && i < next->tcp.size(); ++i) {
       tcp[i]->update_limits(next->tcp[i]);
@@ -514,8 +531,8 @@ int run_daemon(Config config, const std::string& config_path) {
     current.log_level = next->log_level;
     current.log_json = next->log_json;
     current.parse.parse = next->parse.parse;
-    reload_ok.Set(tls_ok ? 1 : 0);
-    if (tls_ok) reload_ts.Set(static_cast<double>(wall_ns()) * 1e-9);
+    reload_ok.Set(tls_ok && notify_ok ? 1 : 0);
+    if (tls_ok && notify_ok) reload_ts.Set(static_cast<double>(wall_ns()) * 1e-9);
     log_event(LogLevel::kInfo, "daemon", "configuration reloaded", {{"file", config_path}});
   };
 

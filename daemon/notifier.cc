@@ -337,6 +337,32 @@ void Notifier::stop(bool record) {
   }
 }
 
+Status Notifier::reload(NotifierConfig config) {
+  auto key = [](const NotifierConfig& c) {
+    std::string k;
+    for (const auto& i : c.integrations) {
+      k += i.name + "|" + i.url + "|" + i.ca_file + "|" + i.signing_key + "|" + i.routing_key +
+           "|" + i.api_key + "|" + i.organisation + "|" + std::to_string(i.timeout_ns) + "|" +
+           std::to_string(i.rate_limit_per_minute) + "|" + std::to_string(i.queue_capacity) + "|" +
+           std::to_string(i.max_attempts) + "|" + i.smarthost + "|" + i.from + "|" +
+           i.auth_username + "|" + i.auth_password + ";";
+      for (const auto& t : i.to) k += t + ",";
+    }
+    return k;
+  };
+  std::lock_guard<std::mutex> lock(mu_);
+  if (key(config) != key(config_))
+    return make_error(ErrorCode::kInvalidArgument,
+                      "notify.receivers: a sink's settings changed; that needs a restart");
+  config_.routing = config.routing;
+  config_.policies = std::move(config.policies);
+  config_.external_url = std::move(config.external_url);
+  config_.receiver_integrations = std::move(config.receiver_integrations);
+  for (auto& [id, t] : tracked_) t->policy = t->seen ? policy_for(t->state) : nullptr;
+  dispatcher_->reload(config_.routing, wall_ns());
+  return ok_status();
+}
+
 void Notifier::on_commit(const IncidentCommit& commit) {
   if (commit.incidents.empty()) return;
   {

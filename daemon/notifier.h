@@ -103,6 +103,11 @@ class Notifier final : public SilenceService {
                                                  NotifierOptions options = {});
   ~Notifier() override;
 
+  // SIGHUP: new routes, inhibit rules, policies and external_url apply at once (aggregation
+  // groups are rebuilt; what receivers were told is kept). A change to the receivers'
+  // integrations (URLs, keys, limits) needs a restart: kInvalidArgument, nothing changed.
+  Status reload(NotifierConfig config);
+
   // IncidentWriter::set_on_written: queues the commit's incident states. Never blocks long.
   void on_commit(const IncidentCommit& commit);
   // Stops the thread and the Deliverer (what is unsent stays in the outbox); the last attempt

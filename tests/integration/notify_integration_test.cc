@@ -320,6 +320,47 @@ TEST(Notify, TheReportDeadlineIsEscalatedWhenNear) {
   EXPECT_NE(escalated[0].find("report_deadline"), std::string::npos) << escalated[0];
 }
 
+// SIGHUP applies new routes at once; a changed sink is refused until a restart.
+TEST(Notify, SighupReloadsRoutesAndRefusesSinkChanges) {
+  TestHttpServer hook([](const test::ReceivedRequest&, size_t) { return Reply{}; });
+  TestHttpServer pd([](const test::ReceivedRequest&, size_t) { return Reply{202, {}, "{}"}; });
+  TestHttpServer audit([](const test::ReceivedRequest&, size_t) { return Reply{}; });
+  const std::string audit_receiver =
+      "    - name: audit\n      webhook_configs:\n        - url: " + audit.url("/hook") +
+      "\n          secret: whsec_" + base64(kKeyBytes) + "\n";
+  Fixture f;
+  f.configure(receivers_yaml(hook, pd, audit_receiver));
+  const std::string before = test::read_file(f.d->config_path());
+  f.d->start();
+  std::string routed = before;
+  const std::string root = "    repeat_interval: 1h\n";
+  routed.replace(
+      routed.find(root), root.size(),
+      root + "    routes:\n      - matchers: ['host=\"web-09\"']\n        receiver: audit\n");
+  test::write_file(f.d->config_path(), routed);
+  f.d->process().signal(SIGHUP);
+  ASSERT_TRUE(test::wait_until(
+      [&] {
+        return f.d->log().find("routes, inhibit rules and policies reloaded") != std::string::npos;
+      },
+      10s))
+      << f.d->log();
+  f.send(alert_line("web-09", 1));
+  const std::string id = f.incident_of("web-09");
+  ASSERT_FALSE(id.empty());
+  ASSERT_TRUE(test::wait_until([&] { return count_with(audit.requests(), id) >= 1; }, 15s))
+      << f.d->log();
+  EXPECT_EQ(count_with(hook.requests(), id), 0u);
+  // A sink's URL changed: refused, the running configuration stays.
+  std::string moved = routed;
+  moved.replace(moved.find(audit.url("/hook")), audit.url("/hook").size(), audit.url("/other"));
+  test::write_file(f.d->config_path(), moved);
+  f.d->process().signal(SIGHUP);
+  ASSERT_TRUE(test::wait_until(
+      [&] { return f.d->log().find("notify reload refused") != std::string::npos; }, 10s));
+  EXPECT_EQ(f.d->metric("klaxon_config_last_reload_successful"), 0);
+}
+
 TEST(Notify, ASilencedIncidentIsRecordedNotSent) {
   TestHttpServer hook([](const test::ReceivedRequest&, size_t) { return Reply{}; });
   TestHttpServer pd([](const test::ReceivedRequest&, size_t) { return Reply{202, {}, "{}"}; });
