@@ -563,7 +563,7 @@ int run_daemon(Config config, const std::string& config_path) {
   // HTTP requests already accepted get their answer (the pipeline is still running).
   int quiet_ticks = 0;
   wait_sessions = [&] {
-    size_t open = intake.pending();
+    size_t open = intake.pending() + api.pending();
     for (auto& s : tcp) open += s->connections();
     // Two quiet ticks: the last answers are written before the I/O thread stops.
     quiet_ticks = open == 0 ? quiet_ticks + 1 : 0;

@@ -475,7 +475,13 @@ void IncidentApi::incident_change(const IncidentId& id, std::string_view action,
     explicit Pending(boost::asio::io_context& io) : timer(io) {}
   };
   auto pending = std::make_shared<Pending>(io_);
-  pending->respond = std::move(respond);
+  // Counted until answered (any of the three ways below).
+  auto counter = pending_;
+  counter->fetch_add(1);
+  pending->respond = [counter, inner = std::move(respond)](HttpResponse r) {
+    inner(std::move(r));
+    counter->fetch_sub(1);
+  };
   op.done = [this, pending, reply](IncidentOpResult r) {
     if (pending->answered.exchange(true)) return;
     boost::asio::post(io_, [pending] { pending->timer.cancel(); });

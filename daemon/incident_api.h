@@ -43,6 +43,7 @@
 #include <prometheus/registry.h>
 
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -82,6 +83,8 @@ class IncidentApi {
 
   // What `role` may do at `method` + route (exposed for the role x endpoint test table).
   static bool allowed(ApiRole role, std::string_view endpoint);
+  // Changes waiting for their answer: SIGTERM lets them finish before the I/O thread stops.
+  size_t pending() const { return pending_->load(); }
 
  private:
   struct Caller {
@@ -101,6 +104,7 @@ class IncidentApi {
   SilenceService* silences_;
   IncidentApiOptions options_;
   prometheus::Family<prometheus::Counter>& requests_;
+  std::shared_ptr<std::atomic<size_t>> pending_ = std::make_shared<std::atomic<size_t>>(0);
 };
 
 }  // namespace klaxon

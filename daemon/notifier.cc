@@ -21,6 +21,8 @@ namespace klaxon {
 namespace {
 
 constexpr int64_t kSecond = 1'000'000'000;
+// Deadlines are sums of times and durations: durations are capped so that they cannot overflow.
+constexpr int64_t kMaxDurationNs = 10LL * 365 * 24 * 3600 * kSecond;
 
 std::string be64(uint64_t v) {
   std::string out(8, '\0');
@@ -67,6 +69,7 @@ Result<std::vector<std::string>> string_list(const YAML::Node& n, const std::str
 Result<int64_t> duration_at(const YAML::Node& n, const std::string& where) {
   auto d = notify::parse_duration(n.as<std::string>());
   if (!d) return make_error(ErrorCode::kInvalidArgument, where + ": " + d.error().message);
+  if (*d > kMaxDurationNs) return make_error(ErrorCode::kInvalidArgument, where + ": at most 10y");
   return *d;
 }
 
@@ -250,9 +253,11 @@ struct Notifier::Tracked {
   int64_t opened_ns = 0;                          // created or last reopened: the escalation clock
   IncidentStatus status = IncidentStatus::kOpen;  // as last taken in
   bool seen = false;  // a state was taken in (false: restored from "n/" only)
+  // Changes when a receiver should hear again: severity, alerts joined, a reopening.
   uint64_t version() const {
-    return (static_cast<uint64_t>(state.severity) + 1) << 40 |
-           std::min<uint64_t>(state.alert_count, (1ULL << 40) - 1);
+    return (static_cast<uint64_t>(state.reopen_count) << 48) ^
+           ((static_cast<uint64_t>(state.severity) + 1) << 40 |
+            std::min<uint64_t>(state.alert_count, (1ULL << 40) - 1));
   }
 };
 
@@ -418,15 +423,6 @@ Status Notifier::load() {
     tracked_[t->id] = std::move(t);
     return true;
   }));
-  // Every incident not closed, and those closed while their closure notice was owed.
-  std::vector<Incident> states;
-  KLAXON_TRY(store_.for_each_incident([&](const Incident& in) {
-    if (in.status != IncidentStatus::kClosed || tracked_.count(in.id.to_string()))
-      states.push_back(in);
-    return true;
-  }));
-  for (const Incident& in : states) take_state(in, now);
-  flush_outbox();
   // Requests written and not delivered: sent again, same bytes, same idempotency key.
   uint64_t max_id = 0;
   std::vector<std::pair<uint64_t, sinks::OutboundRequest>> pending;
@@ -451,6 +447,15 @@ Status Notifier::load() {
                 {{"id", std::to_string(id)}});
     }
   }
+  // Every incident not closed, and those closed while their closure notice was owed.
+  std::vector<Incident> states;
+  KLAXON_TRY(store_.for_each_incident([&](const Incident& in) {
+    if (in.status != IncidentStatus::kClosed || tracked_.count(in.id.to_string()))
+      states.push_back(in);
+    return true;
+  }));
+  for (const Incident& in : states) take_state(in, now);
+  flush_outbox();
   outbox_gauge_.Set(static_cast<double>(outbox_pending_));
   if (!pending.empty())
     log_event(LogLevel::kInfo, "notify", "re-sending undelivered notifications",
@@ -521,6 +526,8 @@ void Notifier::persist(const Tracked& t) {
   w.num("opened", t.opened_ns);
   w.str("status", incident_status_name(t.status));
   w.close();
+  // A delete of the same key queued earlier this round (a close) must not win over this put.
+  std::erase(outbox_deletes_, "n/" + t.id);
   outbox_puts_.emplace_back("n/" + t.id, std::move(v));
 }
 
@@ -567,11 +574,13 @@ void Notifier::take_state(const Incident& in, int64_t now) {
     }
     slot = std::make_unique<Tracked>();
     slot->id = id;
-    slot->opened_ns = in.created_ns;
+    // Reopened after a close (which forgot it): the escalation clock starts at the reopening.
+    slot->opened_ns = in.reopen_count > 0 ? in.status_changed_ns : in.created_ns;
     slot->status = in.status;
   }
   Tracked& t = *slot;
   const IncidentStatus prev = t.status;
+  const bool first_since_restart = !t.seen && !t.told.empty();
   t.state = in;
   t.seen = true;
   t.policy = policy_for(in);
@@ -590,7 +599,9 @@ void Notifier::take_state(const Incident& in, int64_t now) {
       // Reopened: a new round (escalation starts over; receivers hear it fire again).
       t.opened_ns = in.status_changed_ns;
       t.level = 0;
-      for (auto& [r, x] : t.told) x.resolved = false;
+      t.report_warned = false;
+      // Everyone hears it fire again, as a trigger (PagerDuty opens a new alert for the key).
+      for (auto& [r, x] : t.told) x = Tracked::Told{};
     }
   }
   if (in.status == IncidentStatus::kClosed) {
@@ -598,10 +609,26 @@ void Notifier::take_state(const Incident& in, int64_t now) {
     for (const auto& [r, x] : t.told) told.push_back(r);
     tell_directly(t, notify::NotifyKind::kClose, told, "closed", now);
     dispatcher_->remove(id);
+    std::erase_if(outbox_puts_, [&](const auto& kv) { return kv.first == "n/" + id; });
     outbox_deletes_.push_back("n/" + id);
     tracked_.erase(id);
     tracked_gauge_.Set(static_cast<double>(tracked_.size()));
     return;
+  }
+  // Resolved while (or just before) klaxond was down: the dispatcher, new since the restart,
+  // has no group that was told of it, so the receivers told of it hear it here.
+  if (first_since_restart && in.status == IncidentStatus::kResolved) {
+    std::vector<std::string> owed;
+    for (auto& [r, x] : t.told) {
+      if (x.version > 0 && !x.resolved) {
+        owed.push_back(r);
+        x.resolved = true;
+      }
+    }
+    if (!owed.empty()) {
+      tell_directly(t, notify::NotifyKind::kResolve, owed, "resolved", now);
+      dirty = true;
+    }
   }
   notify::Item item;
   item.id = id;
@@ -898,6 +925,8 @@ Result<std::string> Notifier::create_silence(std::string_view body, const std::s
   if (doc["duration"].get(dur) == simdjson::SUCCESS) {
     auto d = notify::parse_duration(dur);
     if (!d) return make_error(ErrorCode::kInvalidArgument, "duration: " + d.error().message);
+    if (*d > kMaxDurationNs)
+      return make_error(ErrorCode::kInvalidArgument, "duration: at most 10y");
     s.ends_ns = s.starts_ns + *d;
   }
   if (s.ends_ns == 0)

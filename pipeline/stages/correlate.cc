@@ -138,6 +138,7 @@ bool CorrelationExtractor::add(const Alert& a, uint32_t index, ArenaRef record,
 // The incident a group's alerts currently join, with what has not been written yet.
 struct ActiveIncident {
   Incident state;
+  int64_t last_write_ns = 0;             // monotonic: when its state last went into a commit
   std::vector<uint64_t> pending_alerts;  // linked since the last alert_linked event
   uint64_t pending_duplicates = 0;
   int64_t pending_last_seen_ns = 0;
@@ -359,6 +360,7 @@ void CorrelateStage::start() {
             encode_incident(ai.state));
         ai.dirty = false;
         ai.evented = false;
+        ai.last_write_ns = monotonic_ns();
       };
       // The table as of s->persisted, written with the commit that moves covered there.
       auto checkpoint_dedupe = [&] {
@@ -373,13 +375,23 @@ void CorrelateStage::start() {
         s->cold[id] = std::move(ai);
         s->cold_order.push_back(id);
       };
-      // Called between batches (nothing of theirs is in a touched list then).
+      // Called between batches (nothing of theirs is in a touched list then). An entry leaves
+      // only once its last state is surely in the store (its commit went out a minute ago or
+      // more): the loader must never read back a state older than the chain's head.
       auto trim_cold = [&] {
         constexpr size_t kMaxCold = 4096;
+        constexpr int64_t kSettledNs = 60LL * 1'000'000'000;
+        const int64_t now = monotonic_ns();
         while (s->cold.size() > kMaxCold && !s->cold_order.empty()) {
           auto it = s->cold.find(s->cold_order.front());
+          if (it == s->cold.end()) {
+            s->cold_order.pop_front();
+            continue;
+          }
+          const ActiveIncident& ai = *it->second;
+          if (ai.dirty || ai.touched || now - ai.last_write_ns < kSettledNs) break;
           s->cold_order.pop_front();
-          if (it != s->cold.end() && !it->second->dirty && !it->second->touched) s->cold.erase(it);
+          s->cold.erase(it);
         }
         if (s->cold_order.size() > 4 * kMaxCold) {  // ids pushed again after a reload
           std::deque<IncidentId> live;
@@ -575,7 +587,12 @@ void CorrelateStage::start() {
         if (g != s->groups.end() && g->second && g->second->state.id == op.incident)
           return g->second.get();
         auto c = s->cold.find(op.incident);
-        if (c != s->cold.end()) return c->second.get();
+        if (c != s->cold.end()) {
+          // Recently used: to the back of the eviction order (the older position is
+          // skipped when trimming reaches it, the id being found again later).
+          s->cold_order.push_back(op.incident);
+          return c->second.get();
+        }
         if (!loader_) return nullptr;
         auto loaded = loader_(op.incident);
         // Only the shard that owns the group may write the chain.

@@ -361,6 +361,33 @@ TEST(Notify, SighupReloadsRoutesAndRefusesSinkChanges) {
   EXPECT_EQ(f.d->metric("klaxon_config_last_reload_successful"), 0);
 }
 
+// Resolved: receivers with send_resolved hear it; a new alert reopens the incident and they
+// hear it fire again, as a trigger (a duplicate of the first alert does it too).
+TEST(Notify, AResolveIsSentAndAReopeningTriggersAgain) {
+  TestHttpServer hook([](const test::ReceivedRequest&, size_t) { return Reply{}; });
+  TestHttpServer pd([](const test::ReceivedRequest&, size_t) { return Reply{202, {}, "{}"}; });
+  Fixture f;
+  f.configure(receivers_yaml(hook, pd));
+  f.d->start();
+  f.send(alert_line("web-07", 1));
+  const std::string id = f.incident_of("web-07");
+  ASSERT_FALSE(id.empty());
+  ASSERT_TRUE(test::wait_until([&] { return count_with(pd.requests(), id) >= 1; }, 15s));
+  int status = 0;
+  f.api("POST", "/api/v1/incidents/" + id + "/resolve", "", &status);
+  ASSERT_EQ(status, 200);
+  ASSERT_TRUE(test::wait_until(
+      [&] { return count_with(pd.requests(), "\"event_action\":\"resolve\"") >= 1; }, 15s))
+      << f.d->log();
+  // The same alert again (a duplicate within the dedupe window) reopens it.
+  f.send(alert_line("web-07", 1));
+  ASSERT_TRUE(test::wait_until(
+      [&] { return count_with(pd.requests(), "\"event_action\":\"trigger\"") >= 2; }, 15s))
+      << f.d->log();
+  EXPECT_EQ(count_with(hook.requests(), "\"kind\":\"trigger\""), 2u);
+  EXPECT_EQ(f.events(id, "reopened").size(), 1u);
+}
+
 TEST(Notify, ASilencedIncidentIsRecordedNotSent) {
   TestHttpServer hook([](const test::ReceivedRequest&, size_t) { return Reply{}; });
   TestHttpServer pd([](const test::ReceivedRequest&, size_t) { return Reply{202, {}, "{}"}; });
