@@ -184,6 +184,32 @@ Result<Matcher> Matcher::make(std::string name, MatchOp op, std::string value) {
     }
     m.compiled_ = std::move(c);
   } else {
+    // Regexes come from the API (silences) too: bound what reaches std::regex. libstdc++
+    // overflows a signed integer on repetition counts past LONG_MAX, and long patterns make
+    // large automata.
+    if (v.size() > 1024)
+      return make_error(ErrorCode::kInvalidArgument,
+                        "regex over 1024 bytes in matcher for " + m.name_);
+    for (size_t i = 0; i < v.size(); ++i) {
+      if (v[i] == '\\') {
+        // \1..\9 are backreferences: not in RE2 (Alertmanager's engine), and libstdc++
+        // overflows on long ones. Any other escaped character is a literal.
+        if (i + 1 < v.size() && v[i + 1] >= '1' && v[i + 1] <= '9')
+          return make_error(ErrorCode::kInvalidArgument,
+                            "regex backreferences are not supported (matcher for " + m.name_ +
+                                ")");
+        ++i;
+        continue;
+      }
+      if (v[i] != '{') continue;
+      size_t digits = 0;
+      for (size_t j = i + 1; j < v.size() && v[j] != '}'; ++j) {
+        digits = (v[j] >= '0' && v[j] <= '9') ? digits + 1 : 0;
+        if (digits > 4)
+          return make_error(ErrorCode::kInvalidArgument,
+                            "regex repetition count over 9999 in matcher for " + m.name_);
+      }
+    }
     auto c = std::make_shared<Compiled>();
     try {
       // __polynomial selects libstdc++'s breadth-first executor: its recursion depth is bounded

@@ -19,6 +19,7 @@
 # message_fuzz       all of the above as messages, EVE in RFC 5424 and RFC 3164 envelopes, and
 #                    alert records and blocks (stored and zstd) made from the syslog vectors;
 #                    the CEF vectors and Tenzir's CEF/LEEF lines
+# notify_fuzz        matcher lists, a silence, an outbox request header, the naughty strings
 # cef_fuzz           CEF/LEEF bodies: the CEF vectors, Logstash's time values as rt=, Tenzir's
 #                    CEF/LEEF lines, the naughty strings as CEF and LEEF values
 set -euo pipefail
@@ -44,6 +45,20 @@ framing="$out/framing_fuzz"
 syslog="$out/syslog_parse_fuzz"
 json="$out/json_map_fuzz"
 message="$out/message_fuzz"
+# ---- notify_fuzz (issue 7): a selector byte (0 matchers, 1 silence JSON, 2 outbox request),
+# then matcher lists as Alertmanager writes them, a silence, and the naughty strings as values.
+nf="$out/notify_fuzz"
+rm -rf "$nf"
+mkdir -p "$nf"
+printf '\000severity="critical"' > "$nf/m1"
+printf '\000{team=~"db|web", env!=prod, "odd name"!~".*x"}' > "$nf/m2"
+printf '\000host="web-01",rule=~"ET (SCAN|POLICY).*"' > "$nf/m3"
+printf '\001{"id":"0f3c2a52-8a64-4f0e-9a53-0e2f7b9d1c11","matchers":[{"name":"host","value":"web-01","isRegex":false,"isEqual":true}],"startsAt":"2026-11-23T10:00:00Z","endsAt":"2026-11-23T12:00:00Z","createdBy":"user:alice","comment":"patching","createdAt":"2026-11-23T09:59:00Z"}' > "$nf/s1"
+printf '\002KSR1' > "$nf/r1"
+awk -v dir="$nf" '!/^#/ && NF { f = sprintf("%s/blns-%04d", dir, NR); printf "%chost=\"%s\"", 0, $0 > f; close(f) }' "$blns"
+echo "make_seeds.sh: $(find "$nf" -type f | wc -l) seeds in $nf"
+# ---- end notify_fuzz
+
 for d in "$framing" "$syslog" "$json" "$message"; do
   rm -rf "$d"
   mkdir -p "$d"
