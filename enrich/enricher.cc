@@ -400,6 +400,9 @@ void Enricher::Impl::join_or_start(LookupKind kind, Normalized n, std::string ke
     if (ec) return;
     Flight* fl = find(id);
     if (fl == nullptr) return;
+    // A WHOIS exchange still open at the cap is a server that did not close in time, whichever
+    // of this timer and the exchange's own (armed with what was left of the cap) fires first.
+    if (fl->cancel && fl->kind == LookupKind::kWhois) count(Hostile::kWhoisNoClose);
     if (fl->cancel) fl->cancel();
     complete(id, new_answer(*fl, LookupStatus::kTimeout, AnswerSource::kNone, "network timeout"));
   });
